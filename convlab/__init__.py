@@ -1,0 +1,17 @@
+"""convlab: convolutions as linear operators in deep learning.
+
+A small package behind a hands-on course. Modules (one idea each):
+
+- :mod:`convlab.matlab`     MATLAB/Octave semantics (spdiags, circshift, conv, convmtx, convmtx2)
+- :mod:`convlab.structured` convolution matrices as scipy sparse arrays (Toeplitz, circulant, ...)
+- :mod:`convlab.fourier`    circulant eigenvalues and FFT matrix-vector products
+- :mod:`convlab.checks`     adjoint / Taylor / Jacobian-transpose tests, eigenvalue matching
+- :mod:`convlab.grading`    the graders behind the exercise notebooks
+- :mod:`convlab.plotting`   spy plots, eigenvalue plots
+- :mod:`convlab.widgets`    ipywidgets explorers (ipywidgets imported lazily)
+- :mod:`convlab.device`     pick CUDA, then MPS, then CPU
+
+Submodules are imported on demand: ``from convlab import structured``.
+"""
+
+__version__ = "0.1.0"
