@@ -1,0 +1,41 @@
+"""Small input validators shared by the package: clear errors, never a silent broadcast."""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+
+def as_size(value: Any, name: str, *, minimum: int = 1) -> int:
+    """``value`` as a Python int >= ``minimum``; floats (even 4.0) and bools are rejected."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got bool {value!r}")
+    try:
+        size = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}") from None
+    if size < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {size}")
+    return size
+
+
+def as_vector(value: Any, name: str, *, allow_empty: bool = False) -> np.ndarray:
+    """``value`` as a 1-D numeric ndarray (lists, tuples and torch tensors accepted)."""
+    if type(value).__module__.startswith("torch"):
+        value = value.detach().cpu().numpy()
+    arr = np.asarray(value)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.size == 0 and not allow_empty:
+        raise ValueError(f"{name} must not be empty")
+    return arr
+
+
+def as_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+    return value
