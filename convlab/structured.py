@@ -8,7 +8,8 @@ L = 2k+1 this is the middle, theta_0 in the lecture's ``theta_{-k..k}`` numberin
 
 so the lecture's 4x4 example (theta_1, theta_2, theta_3) has theta_2 on the diagonal, theta_1 on
 the superdiagonal and theta_3 on the subdiagonal. ``torch.nn.functional.conv1d`` computes a
-correlation: it matches ``K`` with the flipped stencil, ``conv1d(y, theta.flip(-1), padding='same')``.
+correlation: it matches ``K`` with the flipped stencil,
+``conv1d(y, theta.flip(-1), padding='same')``.
 
 Boundary conditions (what ``y`` is outside ``0..n-1``):
 
@@ -102,7 +103,8 @@ def _by_spdiags(theta: np.ndarray, n: int, boundary: str) -> sp.csr_array:
     L, c = theta.size, theta.size // 2
     m = output_length(n, L, boundary)
     shift = L - 1 if boundary == "valid" else c
-    # theta[p] sits on diagonal d = col - row = shift - p (MATLAB: spdiags(ones(n,1)*theta, d, m, n))
+    # theta[p] sits on diagonal d = col - row = shift - p
+    # (MATLAB: spdiags(ones(n,1)*theta, d, m, n))
     d = shift - np.arange(L)
     if boundary == "periodic":
         # wrap-around: the part of diagonal d that leaves the matrix re-enters at d - n or d + n

@@ -37,7 +37,7 @@ def stencil_explorer(n: int = 12, stencil: tuple[float, ...] = (1.0, -2.0, 1.0))
         K = conv_matrix(theta, size.value, boundary.value)
         with out:
             out.clear_output(wait=True)
-            fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 4))
+            _, (a1, a2) = plt.subplots(1, 2, figsize=(9, 4))
             spy(K, ax=a1, title=f"{boundary.value}: K is {K.shape[0]}x{K.shape[1]}")
             if boundary.value == "valid":
                 sv = np.linalg.svd(K.toarray(), compute_uv=False)

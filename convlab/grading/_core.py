@@ -154,6 +154,10 @@ class Cases:
             return self.fail(label, f"answer has dtype {g.dtype}, expected numbers")
         if not np.all(np.isfinite(g)):
             return self.fail(label, "answer contains NaN or inf")
+        if np.issubdtype(g.dtype, np.inexact) and np.finfo(g.dtype).bits < 32:
+            return self.fail(label, f"answer is {g.dtype}: too little precision, use float64")
+        if np.issubdtype(g.dtype, np.inexact):  # a float32 answer is judged at float32 precision
+            rtol = max(rtol, 8 * float(np.finfo(g.dtype).eps))
         scale = float(np.max(np.abs(e))) if e.size else 0.0
         tol = rtol * max(1.0, scale) if atol is None else atol
         err = np.abs(g - e)
@@ -161,7 +165,8 @@ class Cases:
             idx = np.unravel_index(int(np.argmax(err)), e.shape)
             return self.fail(
                 label,
-                f"values differ: max abs error {float(err.max()):.2e} at index {tuple(map(int, idx))}"
+                f"values differ: max abs error {float(err.max()):.2e} "
+                f"at index {tuple(map(int, idx))}"
                 f" (got {_fmt(g[idx])}, expected {_fmt(e[idx])}; tolerance {tol:.1e})",
             )
         return self.record(label, True)
@@ -219,7 +224,8 @@ def check(
     except NotDoneYet as exc:
         msg = (
             f"… {name}: not done yet - your code still raises NotImplementedError. "
-            "Replace the `raise NotImplementedError()` line with your solution and run the cell again."
+            "Replace the `raise NotImplementedError()` line with your solution "
+            "and run the cell again."
         )
         if not quiet:
             print(msg)

@@ -1,0 +1,141 @@
+"""Grader power for notebook 01: wrong implementations are rejected, other correct ones accepted."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg as sla
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+
+from convlab.grading import check
+
+
+def loops(theta, n, boundary, centre=None):
+    """An independent, loop-based implementation (dense); ``centre`` other than L//2 is wrong."""
+    L = len(theta)
+    c = L // 2 if centre is None else centre
+    rows = n - L + 1 if boundary == "valid" else n
+    K = np.zeros((rows, n))
+    for i in range(rows):
+        for p in range(L):
+            j = i + L - 1 - p if boundary == "valid" else i - p + c
+            if boundary == "periodic":
+                K[i, j % n] += theta[p]
+            elif 0 <= j < n:
+                K[i, j] = theta[p]
+    return K
+
+
+def via_scipy(theta, n, boundary):
+    """Correct alternative from scipy.linalg, returned as a float32 sparse COO array."""
+    L, c = len(theta), len(theta) // 2
+    if boundary == "periodic":
+        col = np.zeros(n)
+        np.add.at(col, (np.arange(L) - c) % n, theta)
+        K = sla.circulant(col)
+    else:
+        full = sla.toeplitz(np.r_[theta, np.zeros(n - 1)], np.r_[theta[0], np.zeros(n - 1)])
+        K = full[c : c + n] if boundary == "zero" else full[L - 1 : n]
+    return sp.coo_array(K.astype(np.float32))
+
+
+def wrong(kind, boundary):
+    def impl(theta, n):
+        theta = np.asarray(theta, dtype=float)
+        if kind == "flipped":
+            return loops(theta[::-1], n, boundary)
+        if kind == "other_boundary":
+            other = {"zero": "periodic", "periodic": "zero", "valid": "zero"}[boundary]
+            return loops(theta, n, other)
+        if kind == "shifted":
+            return np.roll(loops(theta, n, boundary), 1, axis=1)
+        if kind == "transposed":
+            return loops(theta, n, boundary).T
+        if kind == "numpy_centre":  # numpy/scipy centre (L-1)//2: wrong for even L
+            if boundary == "valid":  # valid has no centre: drop the last row instead
+                return loops(theta, n, boundary)[:-1]
+            return loops(theta, n, boundary, centre=(len(theta) - 1) // 2)
+        if kind == "scaled":
+            return 1.001 * loops(theta, n, boundary)
+        if kind == "none":
+            return None
+        raise AssertionError(kind)
+
+    return impl
+
+
+NAMES = {"zero": "01.zero_matrix", "periodic": "01.periodic_matrix", "valid": "01.valid_matrix"}
+
+
+@pytest.mark.parametrize("boundary", list(NAMES))
+@pytest.mark.parametrize(
+    "kind", ["flipped", "other_boundary", "shifted", "transposed", "numpy_centre", "scaled", "none"]
+)
+def test_matrix_checks_reject_wrong(boundary, kind):
+    with pytest.raises(AssertionError):
+        check(NAMES[boundary], wrong(kind, boundary), quiet=True)
+
+
+@pytest.mark.parametrize("boundary", list(NAMES))
+@pytest.mark.parametrize("hidden", [False, True])
+def test_matrix_checks_accept_correct_alternatives(boundary, hidden):
+    check(NAMES[boundary], lambda t, n: loops(t, n, boundary), hidden=hidden, quiet=True)
+    check(NAMES[boundary], lambda t, n: via_scipy(t, n, boundary), hidden=hidden, quiet=True)
+
+
+def test_matrix_check_reports_stub_as_not_done(capsys):
+    def stub(theta, n):
+        raise NotImplementedError()
+
+    with pytest.raises(NotImplementedError):
+        check("01.periodic_matrix", stub)
+    assert "not done yet" in capsys.readouterr().out
+
+
+def test_failure_report_names_case_and_hint(capsys):
+    with pytest.raises(AssertionError):
+        check("01.periodic_matrix", wrong("flipped", "periodic"))
+    out = capsys.readouterr().out
+    assert "first failing case: theta = [" in out and "hint:" in out
+
+
+def torch_same(y, theta):
+    return F.conv1d(
+        torch.tensor(y)[None, None], torch.tensor(theta).flip(-1)[None, None], padding="same"
+    )[0, 0]
+
+
+TORCH_WRONG = {
+    "no flip (correlation)": lambda y, t: F.conv1d(
+        torch.tensor(y)[None, None], torch.tensor(t)[None, None], padding="same"
+    )[0, 0],
+    "numpy 'same' centring": lambda y, t: np.convolve(y, t, "same"),
+    "valid instead of same": lambda y, t: np.convolve(y, t, "valid"),
+    "full instead of same": lambda y, t: np.convolve(y, t, "full"),
+    "circular padding": lambda y, t: np.real(
+        np.fft.ifft(
+            np.fft.fft(np.roll(np.r_[t, np.zeros(len(y) - len(t))], -(len(t) // 2))) * np.fft.fft(y)
+        )
+    ),
+    "float16 rounding": lambda y, t: torch_same(y, t).half(),
+}
+
+
+@pytest.mark.parametrize("name", list(TORCH_WRONG))
+def test_torch_same_rejects_wrong(name):
+    with pytest.raises(AssertionError):
+        check("01.torch_same", TORCH_WRONG[name], quiet=True)
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_torch_same_accepts_correct(hidden):
+    check("01.torch_same", torch_same, hidden=hidden, quiet=True)
+    # alternative: numpy full convolution, MATLAB 'same' slice, float32
+    check(
+        "01.torch_same",
+        lambda y, t: np.convolve(y, t)[len(t) // 2 : len(t) // 2 + len(y)].astype(np.float32),
+        hidden=hidden,
+        quiet=True,
+    )
