@@ -140,13 +140,12 @@ def pool_output_size(
     span = d * (k - 1) + 1
     if p > span // 2:
         raise ValueError(f"padding {p} must be at most half the effective kernel ({span} // 2)")
-    if i + 2 * p < span:
-        raise ValueError(f"pooling window {span} does not fit in padded input {i + 2 * p}")
-    if not ceil_mode:
-        return (i + 2 * p - span) // s + 1
-    o = -(-(i + 2 * p - span) // s) + 1  # ceil division
-    if (o - 1) * s >= i + p:  # the last window would start inside the right padding
+    # PyTorch's pooling_output_shape: floor division (towards -inf), + (s - 1) in ceil mode
+    o = (i + 2 * p - span + (s - 1 if ceil_mode else 0)) // s + 1
+    if ceil_mode and (o - 1) * s >= i + p:  # the last window would start in the right padding
         o -= 1
+    if o < 1:
+        raise ValueError(f"pooling window {span} does not fit in the padded input {i + 2 * p}")
     return o
 
 
