@@ -1,0 +1,566 @@
+"""Tests for convlab.checks: correct operators pass, deliberately wrong ones fail."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+import torch.nn.functional as F
+from scipy.sparse.linalg import LinearOperator, aslinearoperator
+
+from convlab.checks import (
+    AdjointTestResult,
+    EigenvalueMatchResult,
+    TaylorTestResult,
+    _eps,
+    adjoint_test,
+    eigenvalues_match,
+    jacobian_transpose_test,
+    taylor_test,
+)
+
+RNG = np.random.default_rng(20240601)
+A_REAL = RNG.standard_normal((7, 5))  # non-square, so not symmetric
+A_CPLX = RNG.standard_normal((6, 6)) + 1j * RNG.standard_normal((6, 6))
+W_CONV = torch.from_numpy(RNG.standard_normal((3, 2, 5)))  # (out_ch, in_ch, width)
+
+
+def conv(x: torch.Tensor) -> torch.Tensor:
+    return F.conv1d(x, W_CONV.to(x.dtype), padding=2)
+
+
+def conv_adjoint(y: torch.Tensor) -> torch.Tensor:
+    return F.conv_transpose1d(y, W_CONV.to(y.dtype), padding=2)
+
+
+# --------------------------------------------------------------------------------------------
+# helpers / dtype eps
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("dtype", "eps"),
+    [
+        (np.float32, 2.0**-23),
+        (np.float64, 2.0**-52),
+        (np.complex64, 2.0**-23),
+        ("complex128", 2.0**-52),
+        (np.int64, 2.0**-52),
+        (torch.float32, 2.0**-23),
+        (torch.float64, 2.0**-52),
+        (torch.complex64, 2.0**-23),
+        (torch.complex128, 2.0**-52),
+        (torch.bfloat16, 2.0**-7),
+    ],
+)
+def test_eps_numpy_and_torch(dtype, eps):
+    assert _eps(dtype) == eps
+
+
+# --------------------------------------------------------------------------------------------
+# adjoint_test: correct operators pass
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.complex64, np.complex128])
+def test_dense_matrix_passes_all_dtypes(dtype):
+    A = (A_CPLX if np.dtype(dtype).kind == "c" else A_REAL).astype(dtype)
+    r = adjoint_test(A)
+    assert r.passed, r.table()
+    assert r.dtype == np.dtype(dtype).name
+    n = max(A.shape)
+    assert r.tol == pytest.approx(100 * np.finfo(dtype).eps * math.log2(n + 1))
+
+
+def test_complex_results_carry_imaginary_parts():
+    r = adjoint_test(A_CPLX)
+    assert r.passed
+    assert all(isinstance(z, complex) and z.imag != 0 for z in r.lhs + r.rhs)
+
+
+@pytest.mark.parametrize("make", [sp.csr_array, sp.csr_matrix, sp.coo_array])
+def test_sparse_passes(make):
+    S = sp.random_array((40, 30), density=0.2, rng=1, format="csr")
+    r = adjoint_test(make(S))
+    assert r.passed
+    assert r.in_shape == (30,) and r.out_shape == (40,)
+
+
+def test_linear_operator_uses_rmatvec():
+    op = aslinearoperator(A_CPLX)
+    assert adjoint_test(op).passed
+    # an explicit, correct adjoint given as a matrix is accepted too
+    assert adjoint_test(op, A_CPLX.conj().T).passed
+
+
+def test_linear_operator_with_wrong_rmatvec_fails():
+    op = LinearOperator(
+        A_REAL.shape, matvec=lambda x: A_REAL @ x, rmatvec=lambda y: 1.0005 * A_REAL.T @ y
+    )
+    assert not adjoint_test(op).passed
+
+
+def test_fft_ortho_is_unitary():
+    n = 64
+    r = adjoint_test(
+        lambda x: np.fft.fft(x, norm="ortho"),
+        lambda y: np.fft.ifft(y, norm="ortho"),
+        in_shape=n,
+        dtype=np.complex128,
+    )
+    assert r.passed, r.table()
+
+
+def test_fft_backward_adjoint_is_n_ifft():
+    n = 64
+    fft = np.fft.fft
+    assert adjoint_test(fft, lambda y: n * np.fft.ifft(y), in_shape=n, dtype=complex).passed
+    # the classic mistake: ifft is the inverse, not the adjoint, of the unnormalised fft
+    assert not adjoint_test(fft, np.fft.ifft, in_shape=n, dtype=complex).passed
+
+
+def test_fft_of_real_input_uses_complex_v():
+    n = 32
+    r = adjoint_test(np.fft.fft, lambda y: n * np.fft.ifft(y), in_shape=n, dtype=np.float64)
+    assert r.passed and r.dtype == "float64"
+
+
+def test_fft2_on_2d_shapes():
+    shape = (8, 6)
+    r = adjoint_test(
+        lambda x: np.fft.fft2(x, norm="ortho"),
+        lambda y: np.fft.ifft2(y, norm="ortho"),
+        in_shape=shape,
+        dtype=np.complex128,
+    )
+    assert r.passed and r.in_shape == shape and r.out_shape == shape
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_torch_conv1d_adjoint_is_conv_transpose1d(dtype):
+    r = adjoint_test(conv, conv_adjoint, in_shape=(2, 2, 50), dtype=dtype, device="cpu")
+    assert r.passed, r.table()
+    assert r.out_shape == (2, 3, 50)
+    assert r.dtype == str(dtype)
+
+
+def test_float32_exact_pairs_pass_at_one_million():
+    n = 10**6
+    d = np.random.default_rng(3).standard_normal(n).astype(np.float32)
+    r = adjoint_test(lambda x: d * x, lambda y: d * y, in_shape=n, dtype=np.float32)
+    assert r.passed, r
+    r = adjoint_test(
+        lambda x: np.fft.fft(x, norm="ortho"),
+        lambda y: np.fft.ifft(y, norm="ortho"),
+        in_shape=n,
+        dtype=np.complex64,
+        n_trials=1,
+    )
+    assert r.passed, r
+
+
+def test_seed_reproducible_and_same_vectors_for_torch_and_numpy():
+    d = np.linspace(1, 2, 20)
+    r_np = adjoint_test(lambda x: d * x, lambda y: d * y, in_shape=20, seed=7)
+    dt = torch.from_numpy(d)
+    r_t = adjoint_test(lambda x: dt * x, lambda y: dt * y, in_shape=20, seed=7, dtype=torch.float64)
+    assert r_np.lhs == pytest.approx(r_t.lhs, rel=1e-14)
+    assert adjoint_test(lambda x: d * x, lambda y: d * y, in_shape=20, seed=7).lhs == r_np.lhs
+    assert adjoint_test(lambda x: d * x, lambda y: d * y, in_shape=20, seed=8).lhs != r_np.lhs
+
+
+# --------------------------------------------------------------------------------------------
+# adjoint_test: wrong adjoints fail
+# --------------------------------------------------------------------------------------------
+
+
+def test_scaled_by_1_0005_fails_in_float64():
+    r = adjoint_test(lambda x: A_REAL @ x, lambda y: 1.0005 * (A_REAL.T @ y), in_shape=5)
+    assert not r.passed
+    assert r.error > 1e6 * r.tol
+    r = adjoint_test(
+        conv, lambda y: 1.0005 * conv_adjoint(y), in_shape=(1, 2, 40), dtype=torch.float64
+    )
+    assert not r.passed
+
+
+def test_untransposed_matrix_fails_for_nonsymmetric():
+    B = RNG.standard_normal((6, 6))
+    assert not adjoint_test(B, B).passed  # forgot to transpose
+    assert adjoint_test(B, B.T).passed
+
+
+def test_missing_conjugate_fails_for_complex():
+    assert not adjoint_test(A_CPLX, A_CPLX.T).passed  # transpose without conjugate
+    assert not adjoint_test(A_CPLX.astype(np.complex64), A_CPLX.T.astype(np.complex64)).passed
+    d = 1j * np.arange(1.0, 9.0)  # purely imaginary diagonal: adjoint is -d
+    assert adjoint_test(lambda x: d * x, lambda y: np.conj(d) * y, in_shape=8, dtype=complex).passed
+    assert not adjoint_test(lambda x: d * x, lambda y: d * y, in_shape=8, dtype=complex).passed
+
+
+def test_wrong_sign_fails():
+    # forward difference D x = x[i+1] - x[i] (periodic); its adjoint is x[i-1] - x[i]
+    def D(x):
+        return np.roll(x, -1) - x
+
+    def DT(y):
+        return np.roll(y, 1) - y
+
+    assert adjoint_test(D, DT, in_shape=16).passed
+    assert not adjoint_test(D, lambda y: -DT(y), in_shape=16).passed
+
+
+def test_off_by_one_shift_fails():
+    def shift(x):
+        return np.roll(x, 1)
+
+    assert adjoint_test(shift, lambda y: np.roll(y, -1), in_shape=16).passed
+    assert not adjoint_test(shift, lambda y: np.roll(y, 1), in_shape=16).passed
+
+
+def test_gradcheck_accepts_1_0005_backward_but_transpose_test_rejects_it():
+    """REFERENCE section 5: gradcheck passes a backward that is 0.05 % wrong."""
+
+    class BadConv(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return conv(x)
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            pass
+
+        @staticmethod
+        def backward(ctx, g):
+            return 1.0005 * conv_adjoint(g)
+
+    x = torch.from_numpy(np.random.default_rng(1).standard_normal((1, 2, 12))).requires_grad_()
+    assert torch.autograd.gradcheck(BadConv.apply, (x,), fast_mode=False)
+    assert torch.autograd.gradcheck(BadConv.apply, (x,), fast_mode=True)
+
+    def vjp(w):
+        (g,) = torch.autograd.grad(BadConv.apply(x), x, w)
+        return g
+
+    r = jacobian_transpose_test(conv, vjp, in_shape=tuple(x.shape), dtype=torch.float64)
+    assert not r.passed
+    assert r.error > 1e-6 > 1e3 * r.tol
+    assert r.label == "Jacobian-transpose test"
+
+
+def test_jacobian_transpose_of_autograd_passes():
+    x0 = torch.from_numpy(np.random.default_rng(2).standard_normal((1, 2, 20)))
+
+    def f(x):
+        return torch.tanh(conv(x))
+
+    def jvp(v):
+        return torch.func.jvp(f, (x0,), (v,))[1]
+
+    def vjp(w):
+        return torch.func.vjp(f, x0)[1](w)[0]
+
+    r = jacobian_transpose_test(jvp, vjp, in_shape=x0.shape, dtype=torch.float64)
+    assert r.passed, r.table()
+    assert not jacobian_transpose_test(
+        jvp, lambda w: 1.0005 * vjp(w), in_shape=x0.shape, dtype=torch.float64
+    ).passed
+
+
+def test_jacobian_transpose_numpy():
+    x0 = RNG.standard_normal(5)
+    d = 1 - np.tanh(A_REAL @ x0) ** 2
+    r = jacobian_transpose_test(
+        lambda v: d * (A_REAL @ v), lambda w: A_REAL.T @ (d * w), in_shape=5
+    )
+    assert r.passed
+    assert not jacobian_transpose_test(
+        lambda v: d * (A_REAL @ v), lambda w: 1.0005 * A_REAL.T @ (d * w), in_shape=5
+    ).passed
+
+
+# --------------------------------------------------------------------------------------------
+# adjoint_test: result record, raising, bad input
+# --------------------------------------------------------------------------------------------
+
+
+def test_result_record_fields_and_text():
+    r = adjoint_test(A_REAL, n_trials=4)
+    assert isinstance(r, AdjointTestResult)
+    assert r.passed and bool(r)
+    assert r.n_trials == 4 and len(r.errors) == 4 and r.error == max(r.errors)
+    assert str(r).startswith("adjoint test passed: max relative error")
+    assert "(4 trials, float64)" in str(r)
+    assert len(r.table().splitlines()) == 5
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.passed = False  # type: ignore[misc]
+    r.raise_if_failed()  # no exception
+
+
+def test_raise_on_fail():
+    with pytest.raises(AssertionError, match="adjoint test FAILED"):
+        adjoint_test(A_REAL, 1.0005 * A_REAL.T, raise_on_fail=True)
+    bad = adjoint_test(A_REAL, A_REAL.T * 2)
+    with pytest.raises(AssertionError, match=r"rel\. error"):
+        bad.raise_if_failed()
+    with pytest.raises(AssertionError, match="Jacobian-transpose test FAILED"):
+        jacobian_transpose_test(
+            lambda v: A_REAL @ v, lambda w: -A_REAL.T @ w, in_shape=5, raise_on_fail=True
+        )
+
+
+def test_bad_shapes_raise_value_error():
+    with pytest.raises(ValueError, match=r"adjoint output has shape \(5, 1\), expected in_shape"):
+        adjoint_test(lambda x: A_REAL @ x, lambda y: (A_REAL.T @ y)[:, None], in_shape=5)
+    with pytest.raises(ValueError, match="forward output has shape"):
+        adjoint_test(lambda x: A_REAL @ x, lambda y: A_REAL.T @ y, in_shape=5, out_shape=6)
+    with pytest.raises(ValueError, match="does not match the operator shape"):
+        adjoint_test(A_REAL, in_shape=7)
+    with pytest.raises(ValueError, match="must be 2-D"):
+        adjoint_test(np.ones(3))
+    with pytest.raises(ValueError, match="n_trials"):
+        adjoint_test(A_REAL, n_trials=0)
+    with pytest.raises(ValueError, match="non-negative"):
+        adjoint_test(lambda x: x, lambda y: y, in_shape=(-1,))
+    with pytest.raises(ValueError, match="device"):
+        adjoint_test(A_REAL, device="cpu")
+
+
+def test_bad_types_raise_type_error():
+    with pytest.raises(TypeError, match="forward must be"):
+        adjoint_test("A")
+    with pytest.raises(TypeError, match="adjoint is required"):
+        adjoint_test(lambda x: x, in_shape=3)
+    with pytest.raises(TypeError, match="in_shape is required"):
+        adjoint_test(lambda x: x, lambda y: y)
+    with pytest.raises(TypeError, match="adjoint must be"):
+        adjoint_test(A_REAL, adjoint="A.T")
+    with pytest.raises(TypeError, match="floating or complex"):
+        adjoint_test(A_REAL, dtype=np.int32)
+    with pytest.raises(TypeError, match="torch dtype needs a callable"):
+        adjoint_test(A_REAL, dtype=torch.float64)
+    with pytest.raises(TypeError, match="rmatvec"):
+        adjoint_test(LinearOperator((3, 3), matvec=lambda x: x, dtype=float))
+    with pytest.raises(TypeError, match="forward output must be"):
+        adjoint_test(lambda x: "y", lambda y: y, in_shape=3)
+    with pytest.raises(TypeError, match="jvp must be"):
+        jacobian_transpose_test(A_REAL, lambda w: w, in_shape=5)
+
+
+# --------------------------------------------------------------------------------------------
+# eigenvalues_match
+# --------------------------------------------------------------------------------------------
+
+
+def circulant(c: np.ndarray) -> np.ndarray:
+    return np.stack([np.roll(c, k) for k in range(c.size)], axis=1)
+
+
+def test_circulant_eigenvalues_match_fft_as_multisets():
+    c = RNG.standard_normal(12)
+    computed, expected = np.linalg.eigvals(circulant(c)), np.fft.fft(c)
+    r = eigenvalues_match(computed, expected)
+    assert isinstance(r, EigenvalueMatchResult)
+    assert r.passed, r.table()
+    assert r.n == 12
+    np.testing.assert_allclose(expected[r.permutation], computed, atol=r.tol)
+
+
+def test_permuted_set_passes_where_positionwise_comparison_fails():
+    lam = np.fft.fft(RNG.standard_normal(20))
+    perm = RNG.permutation(20)
+    assert not np.allclose(lam[perm], lam)  # position-wise comparison would reject it
+    r = eigenvalues_match(lam[perm], lam)
+    assert r.passed and r.error == 0.0
+    np.testing.assert_array_equal(r.permutation, perm)
+
+
+def test_perturbed_set_fails():
+    lam = np.fft.fft(RNG.standard_normal(20))
+    bad = lam.copy()
+    bad[4] += 1e-8
+    r = eigenvalues_match(bad[::-1], lam)
+    assert not r.passed
+    assert r.error == pytest.approx(1e-8, rel=1e-3)
+    assert "max matched distance" in r.reason
+    with pytest.raises(AssertionError, match="do NOT match"):
+        r.raise_if_failed()
+    with pytest.raises(AssertionError):
+        eigenvalues_match(bad, lam, raise_on_fail=True)
+
+
+def test_multiplicities_matter():
+    assert not eigenvalues_match([1.0, 1.0, 2.0], [1.0, 2.0, 2.0]).passed
+    assert eigenvalues_match([2.0, 1.0, 1.0], [1.0, 2.0, 1.0]).passed
+
+
+def test_conjugate_pairs_with_noise_use_assignment():
+    lam = np.array([1 + 2j, 1 - 2j, 3.0, -1 + 0.5j, -1 - 0.5j])
+    noisy = lam * (1 + 1e-16 * np.array([1, -1, 1, -1, 1]))
+    noisy[[0, 1]] = noisy[[1, 0]]
+    assert eigenvalues_match(noisy, lam).passed
+
+
+def test_default_tolerance_formula():
+    lam = np.array([4.0, -2.0, 1j])
+    r = eigenvalues_match(lam, lam)
+    eps = np.finfo(np.float64).eps
+    assert r.tol == pytest.approx(4.0 * eps * max(3, 16 * math.sqrt(3)))
+    r32 = eigenvalues_match(lam.astype(np.complex64), lam)  # lower precision decides
+    assert r32.tol == pytest.approx(4.0 * np.finfo(np.float32).eps * 16 * math.sqrt(3))
+
+
+def test_torch_inputs_accepted():
+    lam = torch.fft.fft(torch.from_numpy(np.random.default_rng(4).standard_normal(16)))
+    perm = torch.from_numpy(np.random.default_rng(5).permutation(16))
+    assert eigenvalues_match(lam[perm], lam).passed
+    assert eigenvalues_match(lam[perm].to(torch.complex64), lam.numpy()).passed
+
+
+def test_different_lengths_and_bad_input():
+    r = eigenvalues_match([1.0, 2.0], [1.0, 2.0, 3.0])
+    assert not r.passed and "different numbers of eigenvalues" in r.reason
+    assert "2 computed vs 3 expected" in str(r)
+    assert not eigenvalues_match([np.nan, 1.0], [1.0, 2.0]).passed
+    with pytest.raises(ValueError, match="1-D"):
+        eigenvalues_match(np.eye(3), np.ones(3))
+    with pytest.raises(TypeError, match="numpy array or torch tensor"):
+        eigenvalues_match({1, 2}, [1, 2])
+
+
+def test_large_sets_use_sparse_matching():
+    n = 5000
+    lam = np.fft.fft(RNG.standard_normal(n))
+    perm = RNG.permutation(n)
+    noisy = lam[perm] + 1e-14 * RNG.standard_normal(n)  # breaks the cheap sorted matching
+    r = eigenvalues_match(noisy, lam)
+    assert r.passed
+    np.testing.assert_allclose(lam[r.permutation], noisy, atol=r.tol)
+    bad = noisy.copy()
+    bad[0] += 1e-6
+    assert not eigenvalues_match(bad, lam).passed
+
+
+# --------------------------------------------------------------------------------------------
+# taylor_test
+# --------------------------------------------------------------------------------------------
+
+B_T = RNG.standard_normal((30, 40)) / math.sqrt(40)
+X0_T = RNG.standard_normal(40)
+
+
+def f_tanh(x):
+    return np.tanh(B_T @ x)
+
+
+def J_tanh(x, v):
+    return (1 - np.tanh(B_T @ x) ** 2) * (B_T @ v)
+
+
+def J_tanh_sign(x, v):
+    out = J_tanh(x, v)
+    out[3] = -out[3]
+    return out
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_taylor_accepts_correct_nonlinear_jacobians(dtype):
+    r = taylor_test(f_tanh, X0_T.astype(dtype), jvp=J_tanh)
+    assert isinstance(r, TaylorTestResult)
+    assert r.passed, r.table()
+    r = taylor_test(lambda x: x**3, X0_T.astype(dtype), jvp=lambda x, v: 3 * x**2 * v)
+    assert r.passed, r.table()
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [lambda x, v: 1.01 * J_tanh(x, v), J_tanh_sign],
+    ids=["scaled_1.01", "wrong_sign_one_component"],
+)
+def test_taylor_rejects_wrong_jacobians(wrong):
+    r = taylor_test(f_tanh, X0_T, jvp=wrong)
+    assert not r.passed
+    assert "J v is wrong" in r.reason
+    assert all(abs(r.order1[k] - 1) < 0.1 for k in r.asymptotic)  # order 1, not 2
+
+
+def test_taylor_cube_scaled_jacobian_fails():
+    assert not taylor_test(lambda x: x**3, X0_T, jvp=lambda x, v: 1.01 * 3 * x**2 * v).passed
+
+
+def test_taylor_linear_map_is_exact():
+    r = taylor_test(lambda x: B_T @ x, X0_T, jvp=lambda x, v: B_T @ v)
+    assert r.passed and "rounding level" in r.reason
+    assert not taylor_test(lambda x: B_T @ x, X0_T, jvp=lambda x, v: 1.01 * B_T @ v).passed
+
+
+def test_taylor_scalar_quadratic_loss():
+    y = RNG.standard_normal(30)
+
+    def loss(x):
+        r = B_T @ x - y
+        return 0.5 * r @ r
+
+    def dloss(x, v):
+        return (B_T @ x - y) @ (B_T @ v)
+
+    assert taylor_test(loss, X0_T, jvp=dloss).passed
+    assert not taylor_test(loss, X0_T, jvp=lambda x, v: 1.01 * dloss(x, v)).passed
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_taylor_torch_default_jvp(dtype):
+    x0 = torch.from_numpy(np.random.default_rng(3).standard_normal((1, 2, 30))).to(dtype)
+
+    def f(x):
+        return torch.tanh(conv(x))
+
+    r = taylor_test(f, x0)
+    assert r.passed, r.table()
+    assert r.dtype == str(dtype)
+
+    def wrong(x, v):
+        return 1.01 * torch.func.jvp(f, (x,), (v,))[1]
+
+    assert not taylor_test(f, x0.double(), jvp=wrong).passed
+
+
+def test_taylor_default_window_and_table():
+    r = taylor_test(f_tanh, X0_T, jvp=J_tanh)
+    assert r.hs[0] == 0.5 and len(r.hs) == math.ceil(0.75 * 52)
+    assert len(taylor_test(f_tanh, X0_T.astype(np.float32), jvp=J_tanh).hs) == math.ceil(0.75 * 23)
+    assert len(r.E0) == len(r.E1) == len(r.hs) and len(r.order1) == len(r.hs) - 1
+    header = r.table().splitlines()[0].split()
+    assert header == ["h", "E0", "E1", "order0", "order1"]
+    assert str(r).startswith("Taylor test passed (float64)")
+
+
+def test_taylor_plot():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    r = taylor_test(f_tanh, X0_T, jvp=J_tanh, hs=2.0 ** -np.arange(1, 12))
+    ax = r.plot()
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert len(ax.get_lines()) >= 4  # E0, E1, slope 1, slope 2 (+ rounding level)
+    plt.close(ax.figure)
+
+
+def test_taylor_raise_and_bad_input():
+    with pytest.raises(AssertionError, match="Taylor test FAILED"):
+        taylor_test(f_tanh, X0_T, jvp=J_tanh_sign, raise_on_fail=True)
+    with pytest.raises(TypeError, match="jvp is required"):
+        taylor_test(f_tanh, X0_T)
+    with pytest.raises(TypeError, match="f must be callable"):
+        taylor_test(None, X0_T, jvp=J_tanh)
+    with pytest.raises(ValueError, match="direction has shape"):
+        taylor_test(f_tanh, X0_T, jvp=J_tanh, direction=np.ones(3))
+    with pytest.raises(ValueError, match="strictly decreasing"):
+        taylor_test(f_tanh, X0_T, jvp=J_tanh, hs=[0.1, 0.2, 0.05, 0.01])
+    with pytest.raises(ValueError, match=r"J v has shape \(29,\)"):
+        taylor_test(f_tanh, X0_T, jvp=lambda x, v: J_tanh(x, v)[:-1])
