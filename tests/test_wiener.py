@@ -1,0 +1,342 @@
+"""Wiener filters (dense / levinson / cholesky / cg / fft), penalties and WienerLoss, against
+independent references: numpy lstsq on scipy's convolution matrix (1D) and on a matrix probed
+from scipy.signal.convolve2d (2D), normal-equation optimality, autograd through the dense solve,
+gradcheck and the Taylor test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.signal
+import torch
+
+from convlab.wiener import (
+    WienerLoss,
+    apply_filter,
+    dense_bytes,
+    fft_filter_error,
+    filter_penalty,
+    penalty_gaussian,
+    penalty_sharp,
+    solve_normal_equations,
+    wiener_filter,
+    zero_lag_index,
+)
+
+torch.set_num_threads(1)  # small FFTs; two threads on a shared 2-core machine are far slower
+
+
+def _reference_1d(a, b, m, eps=0.0):
+    """lstsq / ridge on scipy's full convolution matrix with b placed at the zero-lag offset."""
+    A = scipy.linalg.convolution_matrix(a, m, "full")
+    c = (m - 1) // 2
+    b_pad = np.zeros(A.shape[0])
+    b_pad[c : c + len(b)] = b
+    if eps:
+        return np.linalg.solve(A.T @ A + eps * (a @ a) * np.eye(m), A.T @ b_pad)
+    return np.linalg.lstsq(A, b_pad, rcond=None)[0]
+
+
+def _reference_2d(a, b, m):
+    """lstsq on a matrix probed column by column with scipy.signal.convolve2d (C order)."""
+    cols = []
+    for k in range(m[0] * m[1]):
+        e = np.zeros(m[0] * m[1])
+        e[k] = 1.0
+        cols.append(scipy.signal.convolve2d(a, e.reshape(m), "full").ravel())
+    A = np.stack(cols, axis=1)
+    c = zero_lag_index(m)
+    b_pad = np.zeros((a.shape[0] + m[0] - 1, a.shape[1] + m[1] - 1))
+    b_pad[c[0] : c[0] + b.shape[0], c[1] : c[1] + b.shape[1]] = b
+    return np.linalg.lstsq(A, b_pad.ravel(), rcond=None)[0].reshape(m)
+
+
+def _rel(x, y):
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    return np.linalg.norm(x - y) / np.linalg.norm(y)
+
+
+EXACT_1D = ["dense", "levinson", "cholesky", "cg"]
+
+
+@pytest.mark.parametrize(("n", "m"), [(1, 1), (8, 8), (9, 4), (12, 23), (30, 30)])
+@pytest.mark.parametrize("solver", EXACT_1D)
+def test_exact_1d_solvers_match_lstsq(n, m, solver):
+    rng = np.random.default_rng(n + 7 * m)
+    a, b = rng.standard_normal((3, n)), rng.standard_normal((3, n))
+    w = wiener_filter(torch.from_numpy(a), torch.from_numpy(b), m, solver=solver)
+    assert w.shape == (3, m) and w.dtype == torch.float64
+    for i in range(3):
+        assert _rel(w[i], _reference_1d(a[i], b[i], m)) < 1e-8
+
+
+@pytest.mark.parametrize(
+    ("n", "m"), [((3, 3), (3, 3)), ((5, 4), (5, 4)), ((6, 3), (3, 5)), ((4, 4), (7, 7))]
+)
+@pytest.mark.parametrize("solver", ["dense", "cholesky", "cg"])
+def test_exact_2d_solvers_match_lstsq(n, m, solver):
+    rng = np.random.default_rng(sum(n) + 3 * sum(m))
+    a, b = rng.standard_normal((2, 1, *n)), rng.standard_normal((2, 1, *n))
+    w = wiener_filter(torch.from_numpy(a), torch.from_numpy(b), m, dim=2, solver=solver)
+    assert w.shape == (2, 1, *m)
+    for i in range(2):
+        assert _rel(w[i, 0], _reference_2d(a[i, 0], b[i, 0], m)) < 1e-8
+
+
+@pytest.mark.parametrize("solver", EXACT_1D)
+def test_prewhitening_epsilon_is_a_ridge(solver):
+    rng = np.random.default_rng(1)
+    a, b = rng.standard_normal(10), rng.standard_normal(10)
+    w = wiener_filter(a, b, 7, solver=solver, epsilon=0.05)
+    assert _rel(w, _reference_1d(a, b, 7, eps=0.05)) < 1e-8
+    assert _rel(w, _reference_1d(a, b, 7)) > 1e-3  # the ridge changes the answer
+
+
+def test_normal_equations_hold_for_an_image_like_signal():
+    # positive, smooth signals make A^T A ill-conditioned: check optimality A^T (A w - b) = 0
+    t = np.linspace(0, 1, 64)
+    a = 1.0 + 0.5 * np.sin(6 * t) + 0.05 * np.random.default_rng(0).standard_normal(64)
+    b = np.roll(a, 3) * 0.8
+    A = scipy.linalg.convolution_matrix(a, 64, "full")
+    b_pad = np.zeros(127)
+    b_pad[31:95] = b
+    for solver in ("levinson", "cholesky", "cg"):
+        w = wiener_filter(a, b, solver=solver).numpy()
+        grad = A.T @ (A @ w - b_pad)
+        assert np.linalg.norm(grad) < 1e-9 * np.linalg.norm(A.T @ b_pad)
+
+
+@pytest.mark.parametrize(("dim", "shape"), [(1, (7,)), (1, (8,)), (2, (5, 6)), (2, (4, 4))])
+def test_delta_test_same_input_and_output(dim, shape):
+    x = torch.from_numpy(np.random.default_rng(2).standard_normal(shape))
+    delta = torch.zeros(shape, dtype=torch.float64)
+    delta[zero_lag_index(shape)] = 1.0
+    solvers = ["dense", "cholesky", "cg"] + (["levinson"] if dim == 1 else [])
+    for solver in solvers:
+        w = wiener_filter(x, x, dim=dim, solver=solver)
+        assert torch.allclose(w, delta, atol=1e-10), solver
+        # convolving the filter with the signal returns the signal
+        assert torch.allclose(apply_filter(x, w, dim=dim), x, atol=1e-10)
+    w_fft = wiener_filter(x, x, dim=dim, solver="fft")
+    assert (w_fft - delta).abs().max() < 1e-4
+
+
+def test_filter_recovers_a_shift():
+    # b = a delayed by 2 samples (zero-filled): the exact filter is a delta at lag +2
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal(20)
+    b = np.concatenate([[0.0, 0.0], a[:-2]])
+    w = wiener_filter(a, b, 9)
+    expected = np.zeros(9)
+    expected[4 + 2] = 1.0
+    # not exactly (the two last samples of a fall outside the window), but close
+    assert np.argmax(np.abs(w.numpy())) == 6
+    assert _rel(w, expected) < 0.2
+
+
+def test_fft_solver_is_the_circulant_formula_and_measurably_approximate():
+    rng = np.random.default_rng(6)
+    a, b = rng.standard_normal(16), rng.standard_normal(16)
+    m, eps = 16, 1e-3
+    S = 31  # n + m - 1
+    b_pad = np.zeros(S)
+    b_pad[7:23] = b
+    fa, fb = np.fft.fft(a, S), np.fft.fft(b_pad)
+    expected = np.fft.ifft(fa.conj() * fb / (np.abs(fa) ** 2 + eps * (a @ a))).real[:m]
+    w = wiener_filter(a, b, solver="fft", epsilon=eps)
+    np.testing.assert_allclose(w.numpy(), expected, rtol=1e-10, atol=1e-12)
+    err = fft_filter_error(a, b, epsilon=eps)
+    assert err.shape == () and 0.05 < float(err) < 10  # genuinely different from the exact filter
+    assert float(fft_filter_error(a, a, epsilon=1e-8)) < 1e-5  # but right for the delta test
+
+
+def test_cg_preconditioner_cuts_iterations_and_warns_when_not_converged():
+    t = torch.linspace(0, 1, 200, dtype=torch.float64)
+    a = 1.0 + torch.sin(9 * t) ** 2 + 0.01 * torch.cos(50 * t)
+    g = torch.randn(200, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    _, plain = solve_normal_equations(a, g, dim=1, solver="cg", preconditioner=False)
+    _, chan = solve_normal_equations(a, g, dim=1, solver="cg", preconditioner=True)
+    assert plain.converged and chan.converged
+    assert chan.iterations * 3 < plain.iterations
+    with pytest.warns(RuntimeWarning, match="cg did not converge"):
+        solve_normal_equations(a, g, dim=1, solver="cg", maxiter=2)
+
+
+@pytest.mark.parametrize(
+    ("solver", "eps"),
+    [("levinson", 0.0), ("cholesky", 0.0), ("cg", 0.0), ("dense", 0.0), ("fft", 1e-2), ("cg", 0.1)],
+)
+def test_gradcheck_filter(solver, eps):
+    gen = torch.Generator().manual_seed(0)
+    a = torch.randn(2, 6, dtype=torch.float64, generator=gen, requires_grad=True)
+    b = torch.randn(2, 6, dtype=torch.float64, generator=gen, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda a, b: wiener_filter(a, b, 5, solver=solver, epsilon=eps), (a, b)
+    )
+
+
+@pytest.mark.parametrize(
+    ("dim", "shape", "solvers"),
+    [(1, (2, 3, 11), ["levinson", "cholesky", "cg"]), (2, (2, 2, 5, 4), ["cholesky", "cg"])],
+)
+def test_implicit_backward_equals_autograd_through_dense(dim, shape, solvers):
+    # an independent reference: autograd through the explicit-matrix Cholesky solve
+    gen = torch.Generator().manual_seed(1)
+    a = torch.randn(shape, dtype=torch.float64, generator=gen)
+    b = torch.randn(shape, dtype=torch.float64, generator=gen)
+    cot = torch.randn(shape, dtype=torch.float64, generator=gen)  # m = n by default
+
+    def grads(solver):
+        x, y = a.clone().requires_grad_(True), b.clone().requires_grad_(True)
+        w = wiener_filter(x, y, dim=dim, solver=solver, epsilon=1e-3)
+        (w * cot).sum().backward()
+        return torch.cat([x.grad.reshape(-1), y.grad.reshape(-1)])
+
+    ref = grads("dense")
+    for solver in solvers:
+        assert float((grads(solver) - ref).norm() / ref.norm()) < 1e-9, solver
+
+
+@pytest.mark.parametrize(
+    ("dim", "shape", "penalty", "direction"),
+    [
+        (1, (2, 3, 7), "gaussian", "target_to_prediction"),
+        (1, (2, 3, 7), "sharp", "symmetric"),
+        (2, (2, 1, 4, 3), "sharp", "target_to_prediction"),
+        (2, (2, 1, 4, 3), "gaussian", "prediction_to_target"),
+    ],
+)
+def test_gradcheck_loss(dim, shape, penalty, direction):
+    gen = torch.Generator().manual_seed(2)
+    p = torch.randn(shape, dtype=torch.float64, generator=gen, requires_grad=True)
+    t = torch.randn(shape, dtype=torch.float64, generator=gen, requires_grad=True)
+    loss = WienerLoss(dim=dim, penalty=penalty, direction=direction)
+    assert torch.autograd.gradcheck(loss, (p, t))
+
+
+def test_taylor_test_of_the_loss_gradient():
+    from convlab.checks import taylor_test
+
+    gen = torch.Generator().manual_seed(3)
+    t = torch.randn(2, 12, 10, dtype=torch.float64, generator=gen)
+    p0 = t + 0.3 * torch.randn(2, 12, 10, dtype=torch.float64, generator=gen)
+    loss = WienerLoss(dim=2, penalty="gaussian")
+
+    def grad(p):
+        p = p.clone().requires_grad_(True)
+        loss(p, t).backward()
+        return p.grad
+
+    def jvp(p, v):
+        return (grad(p) * v).sum()
+
+    res = taylor_test(lambda p: loss(p, t), p0, jvp=jvp)
+    assert res.passed, res.table()
+    wrong = taylor_test(lambda p: loss(p, t), p0, jvp=lambda p, v: 1.01 * jvp(p, v))
+    assert not wrong.passed
+
+
+def test_loss_properties():
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(3, 2, 9, 8, dtype=torch.float64, generator=gen)
+    y = torch.randn(3, 2, 9, 8, dtype=torch.float64, generator=gen)
+    for solver in ("dense", "cholesky", "cg"):
+        loss = WienerLoss(dim=2, penalty="sharp", solver=solver)
+        assert float(loss(x, x)) < 1e-20
+        assert float(loss(x, y)) > 1e-3
+    fft_loss = WienerLoss(dim=2, solver="fft", epsilon=1e-10)
+    assert 0 <= float(fft_loss(x, x)) < 1e-12
+    loss = WienerLoss(dim=2, reduction="none")
+    values = loss(y, x)
+    assert values.shape == (3, 2) and bool((values >= 0).all()) and bool((values <= 0.5).all())
+    assert torch.allclose(WienerLoss(dim=2, reduction="sum")(y, x), values.sum())
+    assert torch.allclose(WienerLoss(dim=2)(y, x), values.mean())
+    # dividing by ||w||^2: invariant to the prediction's scale (target -> prediction direction)
+    assert torch.allclose(loss(3.7 * y, x), values, rtol=1e-10)
+    sym = WienerLoss(dim=2, reduction="none", direction="symmetric")(y, x)
+    rev = WienerLoss(dim=2, reduction="none", direction="prediction_to_target")(y, x)
+    assert torch.allclose(sym, (values + rev) / 2)
+    # a closer prediction has a smaller loss
+    closer = x + 0.05 * (y - x)
+    assert bool((loss(closer, x) < values).all())
+
+
+def test_loss_float32_and_custom_penalty():
+    gen = torch.Generator().manual_seed(5)
+    x = torch.randn(4, 16, generator=gen)
+    y = (x + 0.2 * torch.randn(4, 16, generator=gen)).requires_grad_(True)
+    T = penalty_sharp(16) ** 2
+    loss = WienerLoss(dim=1, penalty=T)
+    value = loss(y, x)
+    assert value.dtype == torch.float32
+    value.backward()
+    assert y.grad is not None and y.grad.dtype == torch.float32 and torch.isfinite(y.grad).all()
+    w = wiener_filter(x.double(), y.detach().double())
+    assert torch.allclose(value.double(), filter_penalty(w, T).mean(), rtol=1e-5)
+
+
+def test_penalties():
+    for T in (penalty_gaussian(9), penalty_sharp(9)):
+        assert T[4] == 0 and float(T.max()) == 1.0
+        assert torch.equal(T, T.flip(0))
+        assert bool((torch.diff(T[4:]) > 0).all())  # grows with the lag
+    np.testing.assert_allclose(penalty_sharp(9).numpy(), np.abs(np.arange(-4, 5)) / 4)
+    g = penalty_gaussian(101).numpy()
+    assert g[51] < 0.01 < penalty_sharp(101).numpy()[51]  # smooth (quadratic) vs sharp at lag 0
+    T2 = penalty_gaussian((7, 5))
+    assert T2.shape == (7, 5) and T2[3, 2] == 0 and float(T2.max()) == 1.0
+    assert torch.allclose(T2, T2.flip(0)) and torch.allclose(T2, T2.flip(1))
+    S2 = penalty_sharp((6, 6))  # even size: zero lag at index 2, lags -2..3
+    assert S2[2, 2] == 0 and float(S2.max()) == 1.0 and float(S2[5, 5]) == 1.0
+    assert float(penalty_sharp(1).sum()) == 0.0
+    with pytest.raises(ValueError, match="sigma"):
+        penalty_gaussian(5, sigma=0)
+
+
+def test_dense_memory_is_checked_before_allocating():
+    assert dense_bytes((65536,)) > 24 * 2**30
+    with pytest.raises(MemoryError, match="use solver='cg'"):
+        wiener_filter(torch.ones(65536), torch.ones(65536), solver="dense")
+
+
+def test_clear_errors():
+    x = torch.randn(2, 8)
+    with pytest.raises(ValueError, match="same shape"):
+        wiener_filter(x, torch.randn(2, 7))
+    with pytest.raises(ValueError, match="same shape"):
+        WienerLoss(dim=1)(x, torch.randn(3, 8))
+    with pytest.raises(ValueError, match=r"a is all zero .*singular"):
+        wiener_filter(torch.zeros(2, 8).index_fill(0, torch.tensor([0]), 1.0), x)
+    with pytest.raises(ValueError, match="target is all zero"):
+        WienerLoss(dim=1)(x, torch.zeros(2, 8))
+    with pytest.raises(ValueError, match="prediction is all zero"):
+        WienerLoss(dim=1)(torch.zeros(2, 8), x)
+    with pytest.raises(ValueError, match="NaN"):
+        wiener_filter(torch.tensor([1.0, float("nan")]), torch.ones(2))
+    with pytest.raises(ValueError, match="dim=3 is not supported"):
+        WienerLoss(dim=3)
+    with pytest.raises(ValueError, match="dim=3 is not supported"):
+        wiener_filter(x, x, dim=3)
+    with pytest.raises(ValueError, match="at least 2 dimension"):
+        WienerLoss(dim=2)(torch.randn(5), torch.randn(5))
+    with pytest.raises(ValueError, match=r"levinson.*dim=1 only"):
+        wiener_filter(torch.randn(3, 3), torch.randn(3, 3), dim=2, solver="levinson")
+    with pytest.raises(ValueError, match=r"levinson.*dim=1 only"):
+        WienerLoss(dim=2, solver="levinson")
+    with pytest.raises(ValueError, match="needs epsilon > 0"):
+        wiener_filter(x, x, solver="fft", epsilon=0)
+    with pytest.raises(ValueError, match="epsilon must be"):
+        wiener_filter(x, x, epsilon=-1.0)
+    with pytest.raises(ValueError, match="solver must be one of"):
+        wiener_filter(x, x, solver="lstsq")
+    with pytest.raises(ValueError, match="penalty must be one of"):
+        WienerLoss(dim=1, penalty="box")
+    with pytest.raises(ValueError, match="penalty shape"):
+        WienerLoss(dim=1, penalty=torch.ones(5))(x, x + 1)
+    with pytest.raises(ValueError, match="filter_shape must have 2"):
+        wiener_filter(torch.randn(4, 4), torch.randn(4, 4), (3,), dim=2)
+    with pytest.raises(TypeError, match="real"):
+        wiener_filter(x.to(torch.complex128), x)
+    with pytest.raises(ValueError, match="reduction"):
+        WienerLoss(dim=1, reduction="max")
