@@ -195,3 +195,38 @@ def time_fn(
             synchronize(dev)
             times.append((time.perf_counter() - t0) / number)
     return Timing(times=tuple(times), device=str(dev))
+
+
+def time_many(
+    fns: dict[str, Callable[[], Any]],
+    *,
+    device: torch.device | str | None = None,
+    repeats: int = 7,
+    warmup: int = 1,
+) -> dict[str, Timing]:
+    """Time several functions *interleaved* (A, B, C, A, B, C, ...): fair under varying load.
+
+    Each function gets ``warmup`` untimed calls, then ``repeats`` synchronised timings taken in
+    round-robin order, so a burst of load on a shared machine hits all of them alike; compare
+    the medians (ratios measured side by side in one run).
+
+    >>> t = time_many({"a": lambda: torch.ones(9).sum(), "b": lambda: torch.ones(9).mean()},
+    ...               device="cpu", repeats=3)
+    >>> sorted(t)
+    ['a', 'b']
+    """
+    if not fns:
+        raise ValueError("fns must not be empty")
+    repeats = as_size(repeats, "repeats")
+    warmup = as_size(warmup, "warmup", minimum=0)
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    dev = torch.device(device) if device is not None else pick_device()
+    for name, fn in fns.items():
+        if not callable(fn):
+            raise TypeError(f"fns[{name!r}] must be callable")
+        for _ in range(warmup):
+            fn()
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            times[name].append(time_fn(fn, device=dev, repeats=1, warmup=0).times[0])
+    return {name: Timing(times=tuple(t), device=str(dev)) for name, t in times.items()}

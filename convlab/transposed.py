@@ -526,27 +526,27 @@ def conv_transpose_taps(
     dilation: IntOrTuple = 1,
     output_padding: IntOrTuple = 0,
 ) -> torch.Tensor:
-    """Scatter-add per kernel tap: ``kh * kw`` strided slice updates, each vectorised.
+    """One GEMM, then a scatter-add per kernel tap: ``kh * kw`` strided slice updates.
 
-    The loop of :func:`conv_transpose_loop` turned inside out: for each tap ``(u, v)`` *all*
-    input pixels land on the strided grid ``X[:, :, u d + i s, v d + j s]``, weighted by the
-    channel-mixing matrix ``weight[:, :, u, v]`` (one small matmul).
+    The loop of :func:`conv_transpose_loop` turned inside out. ``cols[b, o, u, v, i, j] =
+    sum_c w[c, o, u, v] Y[b, c, i, j]`` is one matrix product; then for each tap ``(u, v)``
+    *all* input pixels land on the strided grid ``X[:, :, u d + i s, v d + j s]`` at once.
+    This is col2im written with slices instead of ``F.fold``.
     """
     P = _prepare(Y, weight, bias, stride, padding, dilation, output_padding)
-    B, _, H, W = P.Y.shape
+    B, c_in, H, W = P.Y.shape
     c_out, kh, kw = P.w.shape[1:]
     (sh, sw), (dh, dw) = P.s, P.d
+    cols = (P.w.reshape(c_in, c_out * kh * kw).T @ P.Y.reshape(B, c_in, H * W)).reshape(
+        B, c_out, kh, kw, H, W
+    )
     X = torch.zeros(B, c_out, *P.full, dtype=P.Y.dtype, device=P.Y.device)
     for u in range(kh):
         for v in range(kw):
-            # X[b, o, u d + i s, v d + j s] += sum_c Y[b, c, i, j] w[c, o, u, v]
-            contrib = torch.einsum("bchw,co->bohw", P.Y, P.w[:, :, u, v])
-            X[
-                :,
-                :,
-                u * dh : u * dh + (H - 1) * sh + 1 : sh,
-                v * dw : v * dw + (W - 1) * sw + 1 : sw,
-            ] += contrib
+            # X[b, o, u d + i s, v d + j s] += cols[b, o, u, v, i, j]
+            rows = slice(u * dh, u * dh + (H - 1) * sh + 1, sh)
+            cols_ = slice(v * dw, v * dw + (W - 1) * sw + 1, sw)
+            X[:, :, rows, cols_] += cols[:, :, u, v]
     return _finish(X, P)
 
 
