@@ -1,11 +1,12 @@
-"""Transposed convolution: lecture loop vs taps (GEMM + sliced col2im) vs fold (GEMM + col2im) vs zero insertion vs torch.
+"""Transposed convolution: lecture loop, taps, fold, zero insertion vs F.conv_transpose2d.
 
 Run ``python benchmarks/bench_transposed.py [--quick] [--device cpu|cuda|auto]``. Prints, per size,
 the median time of each implementation (warm-up, synchronised repeats; CUDA events on CUDA) and
 its ratio to ``F.conv_transpose2d`` measured in the same run, plus the library's throughput in
 GFLOP/s (2 * B * C_in * C_out * k^2 * H' * W' flops). The lecture's Python loop runs only at
 small sizes. At the reference size (batch 8, 16 -> 16 channels, 64x64, k = 3, stride 2) the
-best vectorised method (``taps`` or ``fold``) must be within 3x of the library (exit code 1 otherwise).
+best vectorised method (``taps`` or ``fold``) must be within 3x of the library
+(exit code 1 otherwise).
 """
 
 from __future__ import annotations
