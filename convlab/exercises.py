@@ -8,7 +8,7 @@ database is needed. ``check`` reports stale exercises; ``execute`` re-runs noteb
 nbgrader metadata is derived from the markers, so authors only write the markers:
 
 - a code cell containing ``### BEGIN SOLUTION`` is a solution cell
-  (grade_id ``NN_<first def/assigned name>``);
+  (grade_id ``NN_<first def or assigned name>_answer``);
 - a code cell calling ``check("NN.task", ...)`` is a locked grade cell (grade_id ``NN_task``),
   worth ``points`` given by a ``# points: K`` comment (default 1).
 """
@@ -45,7 +45,7 @@ def annotate(nb: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
             match = _DEF_NAME.search(body) or _DEF_NAME.search(src)
             name = next(g for g in match.groups() if g) if match else f"cell{index}"
             meta = {"solution": True, "grade": False, "locked": False}
-            grade_id = f"{prefix}_{name}"
+            grade_id = f"{prefix}_{name}_answer"
         elif (match := _CHECK_CALL.search(src)) is not None:
             points = _POINTS.search(src)
             meta = {
@@ -127,7 +127,10 @@ def execute(paths: list[Path], timeout: int = 600) -> None:
     for path in paths:
         nb = nbformat.read(path, as_version=4)
         NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": path.parent}}
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": path.parent}},
         ).execute()
         nbformat.write(nb, path)
         print(f"executed {path}")

@@ -203,7 +203,7 @@ class CheckReport:
 
 def check(
     name: str, obj: Any, *, hidden: bool = False, seed: int | None = None, quiet: bool = False
-) -> CheckReport:
+) -> None:
     """Grade ``obj`` (usually the student's function) with the check called ``name``.
 
     Parameters
@@ -215,7 +215,7 @@ def check(
     quiet : do not print the report.
 
     Raises ``AssertionError`` if any case fails and ``NotImplementedError`` if the student's code
-    is still the stub. Returns the :class:`CheckReport` when everything passed.
+    is still the stub. Returns nothing, so a grade cell shows only the printed report.
     """
     spec = _lookup(name)
     cases = Cases(rng=np.random.default_rng((1234 if hidden else 0) if seed is None else seed))
@@ -245,4 +245,3 @@ def check(
         print(report)
     if failed:
         raise AssertionError(str(report))
-    return report

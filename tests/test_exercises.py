@@ -1,0 +1,103 @@
+"""The exercise pipeline: exercises/ is generated and fresh, stubs fail only as "not done yet",
+and nbgrader's own autograde gives solutions full marks and untouched exercises zero."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ROOT
+
+from convlab.exercises import annotate, stale
+
+SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9]*.ipynb"))
+NAMES = [p.name for p in SOLUTIONS]
+
+
+def test_every_solution_has_an_exercise_and_exercises_are_fresh():
+    assert SOLUTIONS, "no solution notebooks found"
+    assert stale() == [], "exercises/ is stale: run `make exercises`"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_solution_metadata_is_complete(name):
+    nb = nbformat.read(ROOT / "solutions" / name, as_version=4)
+    before = json.dumps([c.metadata.get("nbgrader") for c in nb.cells], sort_keys=True)
+    annotate(nb, Path(name).stem)
+    after = json.dumps([c.metadata.get("nbgrader") for c in nb.cells], sort_keys=True)
+    assert before == after, "solutions/ metadata is out of date: run `make exercises`"
+    graded = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+    answers = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
+    assert graded and answers
+    assert all("hidden=True" in c.source for c in graded), "every check has hidden cases"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exercise_has_no_answers(name):
+    text = (ROOT / "exercises" / name).read_text()
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "hidden=True"):
+        assert marker not in text
+    nb = nbformat.read(ROOT / "exercises" / name, as_version=4)
+    assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_untouched_exercise_fails_only_with_not_implemented(name):
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(ROOT / "exercises" / name, as_version=4)
+    NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(ROOT / "exercises")}},
+    ).execute()
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        errors = [o for o in cell.outputs if o.output_type == "error"]
+        assert all(e.ename == "NotImplementedError" for e in errors), (index, errors)
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            assert errors and "not done yet" in text, (index, cell.source)
+
+
+def _nbgrader(course: Path, *args: str) -> None:
+    cmd = [sys.executable, "-m", "nbgrader", *args, "--CourseDirectory.root=" + str(course)]
+    # nbgrader runs `alembic` as a command: put this environment's scripts first on PATH
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_nbgrader_autograde_round_trip(tmp_path):
+    """Solutions score full marks; the generated exercises, untouched, score zero."""
+    from nbgrader.api import Gradebook
+
+    course = tmp_path / "course"
+    (course / "source" / "unit").mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\nc.CourseDirectory.course_id = 'convlab'\nc.Execute.timeout = 600\n"
+    )
+    for path in SOLUTIONS:
+        shutil.copy(path, course / "source" / "unit" / path.name)
+    _nbgrader(course, "generate_assignment", "unit", "--force")
+    for student, folder in (("solved", ROOT / "solutions"), ("untouched", ROOT / "exercises")):
+        target = course / "submitted" / student / "unit"
+        target.mkdir(parents=True)
+        for path in SOLUTIONS:
+            shutil.copy(folder / path.name, target / path.name)
+    _nbgrader(course, "autograde", "unit", "--force")
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        solved = gb.find_submission("unit", "solved")
+        untouched = gb.find_submission("unit", "untouched")
+        assert solved.max_score > 0
+        assert solved.score == solved.max_score
+        assert untouched.score == 0
