@@ -39,10 +39,14 @@ lab: $(STAMP)
 	@extra=""; if [ "$$(id -u)" = "0" ]; then extra="--allow-root"; fi; \
 	$(PY) -m jupyter lab --port=$(PORT) $$extra $(ARGS) notebooks/00_index.ipynb
 
+# Two pytest workers on a 2-core machine: one BLAS/OpenMP thread each, or they oversubscribe
+# the cores and multithreaded BLAS slows down 10-100x (timing claims in notebooks then flake).
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+
 test: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m pytest -n 2 --dist loadscope
+	$(ONE_THREAD) $(PY) -m pytest -n 2 --dist loadscope
 
 # Unit tests only (no notebooks): quick feedback while developing.
 test-fast: $(STAMP)
