@@ -10,12 +10,14 @@ import numpy as np
 
 def as_size(value: Any, name: str, *, minimum: int = 1) -> int:
     """``value`` as a Python int >= ``minimum``; floats (even 4.0) and bools are rejected."""
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer, got bool {value!r}")
     try:
         size = operator.index(value)
     except TypeError:
-        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}") from None
+        raise TypeError(
+            f"{name} must be an integer, got {type(value).__name__} {value!r}"
+        ) from None
     if size < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {size}")
     return size

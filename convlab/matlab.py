@@ -35,7 +35,6 @@ Run ``python -m convlab.matlab`` for a demo that prints the golden cases.
 
 from __future__ import annotations
 
-import operator
 import sys
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -43,6 +42,8 @@ import numpy as np
 import numpy.typing as npt
 import scipy.signal
 import scipy.sparse
+
+from convlab._validate import as_size
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -67,21 +68,6 @@ _NUMERIC_KINDS = "iufc"  # signed/unsigned int, float, complex (bool, object, st
 # --------------------------------------------------------------------------------------------
 # input validation helpers
 # --------------------------------------------------------------------------------------------
-
-
-def _as_size(value: Any, name: str, *, minimum: int = 0) -> int:
-    """Return ``value`` as a Python int >= ``minimum`` or raise a clear error."""
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer, got a bool ({value!r})")
-    try:
-        size = operator.index(value)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be an integer, got {type(value).__name__} ({value!r})"
-        ) from None
-    if size < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {size}")
-    return size
 
 
 def _as_int_array(value: Any, name: str, *, max_ndim: int = 1) -> np.ndarray:
@@ -235,8 +221,8 @@ def spdiags_build(B: npt.ArrayLike, d: npt.ArrayLike, m: int, n: int) -> scipy.s
     >>> spdiags([[-8037.5, 50, -12.5]], [0, 1, 2], 1, 5).toarray()   # m < n: row-indexed
     array([[-8037.5,    50. ,   -12.5,     0. ,     0. ]])
     """
-    m = _as_size(m, "m")
-    n = _as_size(n, "n")
+    m = as_size(m, "m", minimum=0)
+    n = as_size(n, "n", minimum=0)
     darr = _as_int_array(d, "d")
     scalar_d = darr.ndim == 0
     darr = darr.reshape(-1)
@@ -506,7 +492,7 @@ def circshift(x: Any, n: Any, dim: int | None = None) -> Any:
             raise ValueError(
                 f"n must be a scalar integer when dim is given, got shape {shifts.shape}"
             )
-        dim = _as_size(dim, "dim", minimum=-max(ndim, 1))
+        dim = as_size(dim, "dim", minimum=-max(ndim, 1))
         if not -ndim <= dim < ndim:
             raise ValueError(f"dim must be in [{-ndim}, {ndim - 1}] for a {ndim}-D x, got {dim}")
         axes: tuple[int, ...] = (dim % ndim,)
@@ -660,7 +646,7 @@ def convmtx(h: npt.ArrayLike, n: int, *, row: bool = False) -> scipy.sparse.csr_
            [0, 3]])
     """
     ha = _as_vector(h, "h")
-    n = _as_size(n, "n", minimum=1)
+    n = as_size(n, "n", minimum=1)
     if not isinstance(row, (bool, np.bool_)):
         raise TypeError(f"row must be a bool, got {type(row).__name__}")
     m = ha.size
@@ -710,8 +696,8 @@ def convmtx2(H: npt.ArrayLike, m: int, n: int) -> scipy.sparse.csr_array:
     True
     """
     Ha = _as_matrix(H, "H")
-    m = _as_size(m, "m", minimum=1)
-    n = _as_size(n, "n", minimum=1)
+    m = as_size(m, "m", minimum=1)
+    n = as_size(n, "n", minimum=1)
     mh, nh = Ha.shape
     M = mh + m - 1  # rows of the full output
     a = np.arange(mh, dtype=np.int64)[:, None, None, None]
