@@ -9,7 +9,8 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 PORT   ?= 8888
 ARGS   ?=
-# A CPU wheel of torch; `pip install --no-index` finds it only if it is on local disk / find-links.
+# A CPU wheel of torch that may lie on local disk (pip's find-links); its dependencies come from
+# the normal index. Without it, PyTorch's CPU index is used.
 TORCH_CPU_LOCAL ?= torch==2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 STAMP  := $(VENV)/.installed
@@ -29,8 +30,11 @@ $(STAMP): pyproject.toml | $(PY)
 	  $(PIP) install "torch>=2.2"; \
 	else \
 	  echo "No NVIDIA GPU found: installing a CPU build of torch"; \
-	  $(PIP) install --no-index "$(TORCH_CPU_LOCAL)" 2>/dev/null \
-	  || $(PIP) install "torch>=2.2" --index-url $(TORCH_CPU_INDEX); \
+	  if $(PIP) install --quiet --no-index --no-deps "$(TORCH_CPU_LOCAL)" 2>/dev/null; then \
+	    $(PIP) install --quiet "$(TORCH_CPU_LOCAL)"; \
+	  else \
+	    $(PIP) install "torch>=2.2" --index-url $(TORCH_CPU_INDEX); \
+	  fi; \
 	fi
 	$(PIP) install --quiet -e ".[dev,instructor]"
 	@touch $(STAMP)
