@@ -6,9 +6,12 @@ A small package behind a hands-on course. Modules (one idea each):
 - :mod:`convlab.structured` convolution matrices as scipy sparse arrays (Toeplitz, circulant, ...)
 - :mod:`convlab.fourier`    circulant eigenvalues and FFT matrix-vector products
 - :mod:`convlab.checks`     adjoint / Taylor / Jacobian-transpose tests, eigenvalue matching
+- :mod:`convlab.operators`  the matrix of a linear map by probing; a small operator class
+- :mod:`convlab.transposed` convolution arithmetic, conv layers as matrices, transposed convolution
 - :mod:`convlab.grading`    the graders behind the exercise notebooks
 - :mod:`convlab.plotting`   spy plots, eigenvalue plots
-- :mod:`convlab.widgets`    ipywidgets explorers (ipywidgets imported lazily)
+- :mod:`convlab.widgets`    ipywidgets explorers (ipywidgets imported lazily; also
+  :mod:`convlab.widgets_transposed`)
 - :mod:`convlab.device`     pick CUDA, then MPS, then CPU
 
 Submodules are imported on demand: ``from convlab import structured``.
