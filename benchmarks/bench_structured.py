@@ -44,12 +44,12 @@ def bench_matvec(sizes, dense_max: int, theta: np.ndarray, rng: np.random.Genera
     for n in sizes:
         y = rng.standard_normal(n)
         K = conv_matrix(theta, n, "periodic")
-        t_fft = median(lambda: circulant_matvec(theta, y), 7)
-        t_sparse = median(lambda: K @ y, 7)
+        t_fft = median(lambda y=y: circulant_matvec(theta, y), 7)
+        t_sparse = median(lambda K=K, y=y: K @ y, 7)
         dense = "-"
         if n <= dense_max:
             D = K.toarray()
-            dense = f"{median(lambda: D @ y, 7) / t_fft:8.1f}x"
+            dense = f"{median(lambda D=D, y=y: D @ y, 7) / t_fft:8.1f}x"
         print(f"{n:9d} {t_fft * 1e3:10.3f} {t_sparse / t_fft:8.2f}x {dense:>9}")
 
 
@@ -59,7 +59,7 @@ def bench_eigenvalues(sizes, theta: np.ndarray) -> None:
     for n in sizes:
         D = conv_matrix(theta, n, "periodic").toarray()
         t_fft = median(lambda n=n: circulant_eigenvalues(theta, n), 7)
-        t_eig = median(lambda: np.linalg.eigvals(D), 3 if n <= 512 else 1)
+        t_eig = median(lambda D=D: np.linalg.eigvals(D), 3 if n <= 512 else 1)
         print(f"{n:9d} {t_fft * 1e3:10.3f} {t_eig * 1e3:10.1f} {t_eig / t_fft:9.0f}x")
 
 

@@ -35,7 +35,9 @@ def circulant_first_column(theta: np.ndarray, n: int) -> np.ndarray:
     theta = as_vector(theta, "theta")
     n = as_size(n, "n")
     if theta.size > n:
-        raise ValueError(f"len(theta) must be <= n for a periodic operator (got {theta.size} > {n})")
+        raise ValueError(
+            f"len(theta) must be <= n for a periodic operator (got {theta.size} > {n})"
+        )
     col = np.zeros(n, dtype=theta.dtype)
     col[: theta.size] = theta
     return np.roll(col, -(theta.size // 2))
