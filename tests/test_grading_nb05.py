@@ -1,0 +1,98 @@
+"""Grader power for notebook 05 (fft2 eigenvalues, 2D convolution)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.signal
+
+from convlab.grading import check
+
+
+def first_col2(t, n, shift=None):
+    """Stencil zero-padded to the image and circshifted so the centre is at (0, 0); by hand."""
+    t = np.asarray(t, dtype=float)
+    col = np.zeros(n)
+    col[: t.shape[0], : t.shape[1]] = t
+    if shift is None:
+        shift = (-(t.shape[0] // 2), -(t.shape[1] // 2))
+    return np.roll(col, shift, axis=(0, 1))
+
+
+def eig2(t, n, **kw):
+    return np.fft.fft2(first_col2(t, n, **kw))
+
+
+def conv2(t, Y, *, conj=False, shift=None, flip=False):
+    t = np.asarray(t)[::-1, ::-1] if flip else t
+    lam = eig2(t, Y.shape[-2:], shift=shift)
+    lam = np.conj(lam) if conj else lam
+    return np.real(np.fft.ifft2(lam * np.fft.fft2(Y, axes=(-2, -1)), axes=(-2, -1)))
+
+
+def conv2_scipy(t, Y):
+    """Correct alternative: scipy's periodic convolve2d, after padding even stencils to odd."""
+    t = np.asarray(t, dtype=np.float32)
+    L1, L2 = t.shape
+    odd = np.zeros((L1 + 1 - L1 % 2, L2 + 1 - L2 % 2), dtype=np.float32)
+    odd[:L1, :L2] = t  # an even stencil's centre L//2 is the centre of this odd one
+    return np.stack([scipy.signal.convolve2d(y, odd, "same", boundary="wrap") for y in Y])
+
+
+def stub(*args):
+    raise NotImplementedError()
+
+
+WRONG = {
+    "05.bccb_eigenvalues": {
+        "no circshift": lambda t, n: eig2(t, n, shift=(0, 0)),
+        "ifft2 instead of fft2": lambda t, n: np.fft.ifft2(first_col2(t, n)),
+        "fft along one axis only": lambda t, n: np.fft.fft(first_col2(t, n), axis=0),
+        "orthonormal fft2": lambda t, n: np.fft.fft2(first_col2(t, n), norm="ortho"),
+        "real parts only": lambda t, n: eig2(t, n).real,
+        "shifted the wrong way": lambda t, n: eig2(
+            t, n, shift=(np.shape(t)[0] // 2, np.shape(t)[1] // 2)
+        ),
+        "transposed image shape": lambda t, n: eig2(np.asarray(t).T, n[::-1]),
+    },
+    "05.conv2d_fft": {
+        "transpose instead (conjugate eigenvalues)": lambda t, Y: conv2(t, Y, conj=True),
+        "correlation (flipped stencil)": lambda t, Y: conv2(t, Y, flip=True),
+        "no circshift": lambda t, Y: conv2(t, Y, shift=(0, 0)),
+        "fft along the last axis only": lambda t, Y: np.real(
+            np.fft.ifft(eig2(t, Y.shape[-2:]) * np.fft.fft(Y, axis=-1), axis=-1)
+        ),
+        "stencil transposed (row/column mix-up)": lambda t, Y: conv2(np.asarray(t).T, Y),
+        "scaled by the number of pixels": lambda t, Y: Y.shape[-1] * Y.shape[-2] * conv2(t, Y),
+    },
+}
+
+CORRECT = {
+    "05.bccb_eigenvalues": [
+        eig2,
+        lambda t, n: np.conj(eig2(t, n)).astype(np.complex64),  # K^T: same multiset
+        lambda t, n: eig2(t, n)[::-1, ::-1],  # another layout
+    ],
+    "05.conv2d_fft": [conv2, conv2_scipy],
+}
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"), [(name, kind) for name, impls in WRONG.items() for kind in impls]
+)
+def test_rejects_wrong(name, kind):
+    with pytest.raises(AssertionError):
+        check(name, WRONG[name][kind], quiet=True)
+
+
+@pytest.mark.parametrize("name", list(CORRECT))
+@pytest.mark.parametrize("hidden", [False, True])
+def test_accepts_correct_alternatives(name, hidden):
+    for impl in CORRECT[name]:
+        check(name, impl, hidden=hidden, quiet=True)
+
+
+@pytest.mark.parametrize("name", list(CORRECT))
+def test_stub_is_not_done_yet(name):
+    with pytest.raises(NotImplementedError):
+        check(name, stub, quiet=True)
