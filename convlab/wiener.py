@@ -55,6 +55,7 @@ implicit (adjoint) backward: with ``R x = g`` and ``λ = R^{-1} x̄``, ``ḡ = �
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -311,14 +312,18 @@ def _levinson(spec, ridge, rhs, S, m):
     return torch.from_numpy(out).to(rhs.device), SolveInfo("levinson")
 
 
-def _lag_matrix_index(S: tuple[int, ...], m: tuple[int, ...], device) -> torch.Tensor:
+@functools.lru_cache(maxsize=16)
+def _lag_index_cpu(S: tuple[int, ...], m: tuple[int, ...]) -> torch.Tensor:
     # R[j, l] = r[j - l]: flat index into the circular autocorrelation (lag k at k mod S)
-    grids = torch.meshgrid(*[torch.arange(q, device=device) for q in m], indexing="ij")
-    idx = torch.zeros((math.prod(m), math.prod(m)), dtype=torch.long, device=device)
+    idx = np.zeros((math.prod(m), math.prod(m)), dtype=np.int64)
     for ax, s in enumerate(S):
-        j = grids[ax].reshape(-1)
+        j = np.indices(m)[ax].reshape(-1)
         idx = idx * s + (j[:, None] - j[None, :]) % s
-    return idx
+    return torch.from_numpy(idx)
+
+
+def _lag_matrix_index(S: tuple[int, ...], m: tuple[int, ...], device) -> torch.Tensor:
+    return _lag_index_cpu(tuple(S), tuple(m)).to(device)
 
 
 def normal_matrix(a: torch.Tensor, m: Sequence[int], *, epsilon: float = 0.0) -> torch.Tensor:
@@ -567,6 +572,38 @@ def wiener_filter(
         g = _crop(_irfft(_rfft(a64, S).conj() * _rfft(_place(b64, S, zero_lag_index(m)), S), S), m)
         w = _NormalSolve.apply(a64, g, dim, solver, float(epsilon), tol, maxiter, preconditioner)
     return w.to(out_dtype)
+
+
+def lecture_wiener_filter(a: torch.Tensor, b: torch.Tensor, method: str = "loop") -> torch.Tensor:
+    """The lecture's Wiener filter, kept for the performance lesson: one item at a time, explicit
+    Toeplitz matrix, ``w = inverse(A^T A) @ A^T b_pad`` (differentiable by autograd).
+
+    ``method``: "loop" or "roll" (1D: ``a``, ``b`` of shape (..., n), filter length n) or "2d"
+    (doubly-blocked loop; ``a``, ``b`` of shape (..., n1, n2), filter shape (n1, n2)). Leading
+    axes are looped over in Python, as in the lecture. Same answer as
+    ``wiener_filter(a, b, solver="dense")``, much slower.
+    """
+    from convlab.toeplitz import doubly_blocked_toeplitz, full_conv_matrix
+
+    method = as_choice(method, "method", ("loop", "roll", "2d"))
+    d = 2 if method == "2d" else 1
+    a, b = _as_signal(a, "a"), _as_signal(b, "b")
+    _check_pair(a, b, d)
+    n = tuple(a.shape[-d:])
+    c = zero_lag_index(n)
+    P = tuple(2 * k - 1 for k in n)
+    flat_a, flat_b = a.reshape(-1, *n), b.reshape(-1, *n)
+    out = []
+    for x, y in zip(flat_a, flat_b):
+        A = (
+            doubly_blocked_toeplitz(x, method="loop")
+            if d == 2
+            else full_conv_matrix(x, method=method)
+        )
+        b_pad = _place(y, P, c).reshape(-1)
+        R = A.T @ A
+        out.append((torch.inverse(R) @ (A.T @ b_pad)).reshape(n))
+    return torch.stack(out).reshape(a.shape)
 
 
 def fft_filter_error(a: Any, b: Any, filter_shape=None, *, dim: int = 1, epsilon: float = 1e-6):
