@@ -1,0 +1,124 @@
+"""Derivative checks vs ``torch.autograd.gradcheck``, and FFT vs sparse vs ``F.conv2d`` in 2D.
+
+Run: ``python benchmarks/bench_derivative_checks.py [--quick]``. All numbers are ratios measured
+side by side in one run (medians of repeats, ``time.perf_counter``).
+
+Table 1: checking the derivative of ``y -> tanh(K(theta) y)`` (periodic FFT convolution,
+:mod:`convlab.conv_autograd`) with respect to y (n unknowns), float64:
+
+* ours = ``taylor_test`` (about 26 evaluations of f plus one jvp) + ``jacobian_transpose_test``
+  (3 jvp + 3 vjp): O(1) operator applications whatever n;
+* ``gradcheck`` (slow mode, the default) builds the dense n x n Jacobian twice (finite
+  differences and backward): O(n) applications, only run where feasible;
+* ``gradcheck(fast_mode=True)`` checks one random projection ``u^T J v``: also O(1).
+
+Table 2: one 2D periodic convolution of an n x n image with a k x k stencil: the sparse BCCB
+matrix-vector product (matrix built beforehand, build time not counted) and ``F.conv2d`` on a
+circularly padded input, relative to the FFT (:class:`convlab.conv.Conv2D`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from convlab.checks import jacobian_transpose_test, taylor_test
+from convlab.conv import Conv2D
+from convlab.conv_autograd import periodic_conv
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def derivative_checks(sizes, gradcheck_max: int, repeat: int) -> None:
+    print("Table 1: derivative checks of y -> tanh(K y), n unknowns (float64)")
+    print(f"{'n':>9s} {'ours [s]':>9s} {'gradcheck/ours':>15s} {'fast gradcheck/ours':>20s}")
+    gen = torch.Generator().manual_seed(0)
+    theta = torch.randn(5, dtype=torch.float64, generator=gen)
+    for n in sizes:
+        y0 = torch.randn(n, dtype=torch.float64, generator=gen)
+        print(_derivative_row(theta, y0, gradcheck_max, repeat))
+
+
+def _derivative_row(theta, y0, gradcheck_max: int, repeat: int) -> str:
+    n = y0.numel()
+
+    def f(y):
+        return torch.tanh(periodic_conv(y, theta))
+
+    def jvp(v):
+        return torch.func.jvp(f, (y0,), (v,))[1]
+
+    def vjp(w):
+        y = y0.clone().requires_grad_(True)
+        return torch.autograd.grad(f(y), y, w)[0]
+
+    def ours():
+        tt = taylor_test(f, y0)
+        jt = jacobian_transpose_test(jvp, vjp, in_shape=n, dtype=torch.float64)
+        assert tt.passed and jt.passed, (tt.summary(), jt)
+
+    ours()  # warm-up (first FFT plans, torch dispatch); also asserts that both checks pass
+    t_ours = median_time(ours, repeat)
+    yr = y0.clone().requires_grad_(True)
+    fast = median_time(lambda: torch.autograd.gradcheck(f, (yr,), fast_mode=True), repeat)
+    if n <= gradcheck_max:
+        slow = median_time(lambda: torch.autograd.gradcheck(f, (yr,)), 1)
+        slow_txt = f"{slow / t_ours:>14.1f}x"
+    else:
+        slow_txt = f"{'(not run)':>15s}"
+    return f"{n:>9d} {t_ours:>9.3f} {slow_txt} {fast / t_ours:>19.2f}x"
+
+
+def conv2d_costs(cases, repeat: int) -> None:
+    print("\nTable 2: 2D periodic convolution, time relative to the FFT (Conv2D.K)")
+    print(f"{'image':>11s} {'stencil':>8s} {'sparse/FFT':>11s} {'F.conv2d/FFT':>13s}")
+    rng = np.random.default_rng(0)
+    for n, k in cases:
+        print(_conv_row(rng.standard_normal((k, k)), rng.standard_normal((n, n)), repeat))
+
+
+def _conv_row(theta: np.ndarray, Y: np.ndarray, repeat: int) -> str:
+    n, k = Y.shape[0], theta.shape[0]
+    op = Conv2D(theta, Y.shape)
+    K = op.matrix(order="C")
+    x = torch.from_numpy(Y)[None, None]
+    w = torch.from_numpy(theta.copy()).flip(-1, -2)[None, None]
+    pad = (k - 1 - k // 2, k // 2) * 2
+
+    def torch_conv():
+        return F.conv2d(F.pad(x, pad, mode="circular"), w)
+
+    z = op.K(Y)
+    assert np.allclose(K @ Y.ravel(), z.ravel()) and np.allclose(torch_conv()[0, 0], z)
+    t_fft = median_time(lambda: op.K(Y), repeat)
+    t_sp = median_time(lambda: K @ Y.ravel(), repeat)
+    t_torch = median_time(torch_conv, repeat)
+    return f"{n:>5d}x{n:<5d} {k:>4d}x{k:<3d} {t_sp / t_fft:>10.2f}x {t_torch / t_fft:>12.2f}x"
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a few seconds)")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # comparable numbers on a shared machine
+    if args.quick:
+        derivative_checks([64, 256], gradcheck_max=256, repeat=1)
+        conv2d_costs([(32, 3), (64, 5)], repeat=3)
+    else:
+        derivative_checks([512, 2048, 8192, 100_000, 1_000_000], gradcheck_max=2048, repeat=3)
+        conv2d_costs([(128, 3), (128, 7), (512, 3), (512, 7), (1024, 3), (1024, 7)], repeat=5)
+
+
+if __name__ == "__main__":
+    main()
