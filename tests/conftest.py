@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
 
+# Only this process: notebook kernels started by nbval keep their inline backend, so figures
+# appear as outputs (setting MPLBACKEND here would leak into them and drop every figure).
 matplotlib.use("Agg")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parent.parent
