@@ -6,6 +6,8 @@ A small package behind a hands-on course. Modules (one idea each):
 - :mod:`convlab.structured` convolution matrices as scipy sparse arrays (Toeplitz, circulant, ...)
 - :mod:`convlab.fourier`    circulant eigenvalues and FFT matrix-vector products
 - :mod:`convlab.checks`     adjoint / Taylor / Jacobian-transpose tests, eigenvalue matching
+- :mod:`convlab.toeplitz`   full-convolution and doubly-blocked Toeplitz matrices (lecture builders)
+- :mod:`convlab.wiener`     Wiener filters (dense/levinson/cholesky/cg/fft), penalties, WienerLoss
 - :mod:`convlab.operators`  the matrix of a linear map by probing; a small operator class
 - :mod:`convlab.transposed` convolution arithmetic, conv layers as matrices, transposed convolution
 - :mod:`convlab.grading`    the graders behind the exercise notebooks
