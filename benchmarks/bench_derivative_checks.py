@@ -6,8 +6,9 @@ side by side in one run (medians of repeats, ``time.perf_counter``).
 Table 1: checking the derivative of ``y -> tanh(K(theta) y)`` (periodic FFT convolution,
 :mod:`convlab.conv_autograd`) with respect to y (n unknowns), float64:
 
-* ours = ``taylor_test`` (about 26 evaluations of f plus one jvp) + ``jacobian_transpose_test``
-  (3 jvp + 3 vjp): O(1) operator applications whatever n;
+* ours = ``taylor_test`` (one f evaluation per step h = 2^-k plus one jvp) +
+  ``jacobian_transpose_test`` (3 jvp + 3 vjp): O(1) operator applications whatever n (the
+  column ``ours/f(y)`` is the cost in units of one evaluation of f and stays bounded);
 * ``gradcheck`` (slow mode, the default) builds the dense n x n Jacobian twice (finite
   differences and backward): O(n) applications, only run where feasible;
 * ``gradcheck(fast_mode=True)`` checks one random projection ``u^T J v``: also O(1).
@@ -42,7 +43,10 @@ def median_time(fn, repeat: int) -> float:
 
 def derivative_checks(sizes, gradcheck_max: int, repeat: int) -> None:
     print("Table 1: derivative checks of y -> tanh(K y), n unknowns (float64)")
-    print(f"{'n':>9s} {'ours [s]':>9s} {'gradcheck/ours':>15s} {'fast gradcheck/ours':>20s}")
+    print(
+        f"{'n':>9s} {'ours [s]':>9s} {'ours/f(y)':>10s} {'transpose test [s]':>19s} "
+        f"{'gradcheck/ours':>15s} {'fast gradcheck/ours':>20s}"
+    )
     gen = torch.Generator().manual_seed(0)
     theta = torch.randn(5, dtype=torch.float64, generator=gen)
     for n in sizes:
@@ -70,6 +74,10 @@ def _derivative_row(theta, y0, gradcheck_max: int, repeat: int) -> str:
 
     ours()  # warm-up (first FFT plans, torch dispatch); also asserts that both checks pass
     t_ours = median_time(ours, repeat)
+    t_f = median_time(lambda: f(y0), max(repeat, 3))  # one operator application, for scale
+    t_jt = median_time(
+        lambda: jacobian_transpose_test(jvp, vjp, in_shape=n, dtype=torch.float64), repeat
+    )
     yr = y0.clone().requires_grad_(True)
     fast = median_time(lambda: torch.autograd.gradcheck(f, (yr,), fast_mode=True), repeat)
     if n <= gradcheck_max:
@@ -77,7 +85,10 @@ def _derivative_row(theta, y0, gradcheck_max: int, repeat: int) -> str:
         slow_txt = f"{slow / t_ours:>14.1f}x"
     else:
         slow_txt = f"{'(not run)':>15s}"
-    return f"{n:>9d} {t_ours:>9.3f} {slow_txt} {fast / t_ours:>19.2f}x"
+    return (
+        f"{n:>9d} {t_ours:>9.3f} {t_ours / t_f:>9.0f}x {t_jt:>19.3f} {slow_txt} "
+        f"{fast / t_ours:>19.2f}x"
+    )
 
 
 def conv2d_costs(cases, repeat: int) -> None:
