@@ -10,7 +10,8 @@ nbgrader metadata is derived from the markers, so authors only write the markers
 - a code cell containing ``### BEGIN SOLUTION`` is a solution cell
   (grade_id ``NN_<first def or assigned name>_answer``);
 - a code cell calling ``check("NN.task", ...)`` is a locked grade cell (grade_id ``NN_task``),
-  worth ``points`` given by a ``# points: K`` comment (default 1).
+  worth ``points`` given by a ``# points: K`` comment (default 1). It may hold nothing but
+  ``check(...)`` calls and comments (the hidden-test markers are comments).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_VERSION = 3
 _CHECK_CALL = re.compile(r"""check\(\s*["'](\d+)\.(\w+)["']""")
 _POINTS = re.compile(r"#\s*points:\s*(\d+)")
+_GRADE_LINE = re.compile(r"\s*(#|check\()")
 _DEF_NAME = re.compile(r"^(?:def\s+(\w+)|(\w+)\s*=)", re.MULTILINE)
 
 
@@ -47,6 +49,13 @@ def annotate(nb: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
             meta = {"solution": True, "grade": False, "locked": False}
             grade_id = f"{prefix}_{name}_answer"
         elif (match := _CHECK_CALL.search(src)) is not None:
+            other = [ln for ln in src.splitlines() if ln.strip() and not _GRADE_LINE.match(ln)]
+            if other:
+                raise ValueError(
+                    f"{stem} cell {index}: a grade cell holds only check(...) calls, so that "
+                    "an unfinished stub is reported as 'not done yet'; "
+                    f"move {other[0]!r} to a cell above"
+                )
             points = _POINTS.search(src)
             meta = {
                 "solution": False,

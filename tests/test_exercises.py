@@ -101,3 +101,36 @@ def test_nbgrader_autograde_round_trip(tmp_path):
         assert solved.max_score > 0
         assert solved.score == solved.max_score
         assert untouched.score == 0
+
+
+def _nb(*sources: str) -> nbformat.NotebookNode:
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
+
+
+def test_annotate_sets_metadata_from_markers():
+    nb = annotate(
+        _nb(
+            "def f(x):\n    ### BEGIN SOLUTION\n    return x\n    ### END SOLUTION",
+            '# points: 3\ncheck("09.task", f)\n### BEGIN HIDDEN TESTS\n'
+            'check("09.task", f, hidden=True)\n### END HIDDEN TESTS',
+            "print(1)",
+        ),
+        "09_topic",
+    )
+    meta = [c.metadata.get("nbgrader") for c in nb.cells]
+    assert meta[0]["solution"] and meta[0]["grade_id"] == "09_f_answer"
+    assert meta[1]["grade"] and meta[1]["locked"] and meta[1]["points"] == 3
+    assert meta[1]["grade_id"] == "09_task" and meta[2] is None
+
+
+@pytest.mark.parametrize(
+    ("sources", "match"),
+    [
+        (('x = f(1)\ncheck("09.task", f)',), "holds only check"),
+        (("def f():\n    ### BEGIN SOLUTION\n    check('09.a', f)\n    ### END SOLUTION",), "not"),
+        (('check("09.task", f)', 'check("09.task", g)'), "duplicate nbgrader grade_id"),
+    ],
+)
+def test_annotate_rejects_badly_formed_cells(sources, match):
+    with pytest.raises(ValueError, match=match):
+        annotate(_nb(*sources), "09_topic")
