@@ -6,6 +6,10 @@ A small package behind a hands-on course. Modules (one idea each):
 - :mod:`convlab.structured` convolution matrices as scipy sparse arrays (Toeplitz, circulant, ...)
 - :mod:`convlab.fourier`    circulant eigenvalues and FFT matrix-vector products
 - :mod:`convlab.checks`     adjoint / Taylor / Jacobian-transpose tests, eigenvalue matching
+- :mod:`convlab.parametric` K(theta) = mat(Q theta) models and their Jacobian products
+- :mod:`convlab.conv`       periodic convolution operators K, K', J, J' by FFT (1D, 2D, channels)
+- :mod:`convlab.conv_autograd` a torch autograd Function for periodic FFT convolution
+- :mod:`convlab.pooling`    stride and average pooling as sparse matrices
 - :mod:`convlab.toeplitz`   full-convolution and doubly-blocked Toeplitz matrices (lecture builders)
 - :mod:`convlab.wiener`     Wiener filters (dense/levinson/cholesky/cg/fft), penalties, WienerLoss
 - :mod:`convlab.operators`  the matrix of a linear map by probing; a small operator class
