@@ -8,6 +8,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
+from grader_power import grader_power_tests, stub
 
 from convlab.grading import check
 
@@ -66,34 +67,6 @@ def wrong(kind, boundary):
     return impl
 
 
-NAMES = {"zero": "01.zero_matrix", "periodic": "01.periodic_matrix", "valid": "01.valid_matrix"}
-
-
-@pytest.mark.parametrize("boundary", list(NAMES))
-@pytest.mark.parametrize(
-    "kind", ["flipped", "other_boundary", "shifted", "transposed", "numpy_centre", "scaled", "none"]
-)
-def test_matrix_checks_reject_wrong(boundary, kind):
-    with pytest.raises(AssertionError):
-        check(NAMES[boundary], wrong(kind, boundary), quiet=True)
-
-
-@pytest.mark.parametrize("boundary", list(NAMES))
-@pytest.mark.parametrize("hidden", [False, True])
-def test_matrix_checks_accept_correct_alternatives(boundary, hidden):
-    check(NAMES[boundary], lambda t, n: loops(t, n, boundary), hidden=hidden, quiet=True)
-    check(NAMES[boundary], lambda t, n: via_scipy(t, n, boundary), hidden=hidden, quiet=True)
-
-
-def test_matrix_check_reports_stub_as_not_done(capsys):
-    def stub(theta, n):
-        raise NotImplementedError()
-
-    with pytest.raises(NotImplementedError):
-        check("01.periodic_matrix", stub)
-    assert "not done yet" in capsys.readouterr().out
-
-
 def test_failure_report_names_case_and_hint(capsys):
     with pytest.raises(AssertionError):
         check("01.periodic_matrix", wrong("flipped", "periodic"))
@@ -123,19 +96,26 @@ TORCH_WRONG = {
 }
 
 
-@pytest.mark.parametrize("name", list(TORCH_WRONG))
-def test_torch_same_rejects_wrong(name):
-    with pytest.raises(AssertionError):
-        check("01.torch_same", TORCH_WRONG[name], quiet=True)
+NAMES = {"zero": "01.zero_matrix", "periodic": "01.periodic_matrix", "valid": "01.valid_matrix"}
+KINDS = ["flipped", "other_boundary", "shifted", "transposed", "numpy_centre", "scaled", "none"]
+WRONG = {name: {kind: wrong(kind, b) for kind in KINDS} for b, name in NAMES.items()}
+WRONG["01.torch_same"] = TORCH_WRONG
+CORRECT = {
+    name: [lambda t, n, b=b: loops(t, n, b), lambda t, n, b=b: via_scipy(t, n, b)]
+    for b, name in NAMES.items()
+}
+CORRECT["01.torch_same"] = [
+    torch_same,
+    # numpy full convolution, MATLAB 'same' slice, float32
+    lambda y, t: np.convolve(y, t)[len(t) // 2 : len(t) // 2 + len(y)].astype(np.float32),
+]
+
+test_rejects_wrong, test_accepts_correct, test_stub_is_not_done_yet, test_coverage = (
+    grader_power_tests("01", WRONG, CORRECT)
+)
 
 
-@pytest.mark.parametrize("hidden", [False, True])
-def test_torch_same_accepts_correct(hidden):
-    check("01.torch_same", torch_same, hidden=hidden, quiet=True)
-    # alternative: numpy full convolution, MATLAB 'same' slice, float32
-    check(
-        "01.torch_same",
-        lambda y, t: np.convolve(y, t)[len(t) // 2 : len(t) // 2 + len(y)].astype(np.float32),
-        hidden=hidden,
-        quiet=True,
-    )
+def test_stub_report_says_not_done_yet(capsys):
+    with pytest.raises(NotImplementedError):
+        check("01.periodic_matrix", stub)
+    assert "not done yet" in capsys.readouterr().out

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import scipy.sparse as sp
+from grader_power import grader_power_tests
 from scipy.optimize import linear_sum_assignment
-
-from convlab.grading import check
 
 
 def first_col(theta, n):
@@ -38,10 +36,6 @@ def fft_matvec(theta, Y, transpose=False):
     lam = np.fft.fft(first_col(theta, np.shape(Y)[-1]))
     lam = np.conj(lam) if transpose else lam
     return np.real(np.fft.ifft(lam * np.fft.fft(Y, axis=-1), axis=-1))
-
-
-def stub(*args):
-    raise NotImplementedError()
 
 
 WRONG = {
@@ -188,22 +182,6 @@ CORRECT = {
 }
 
 
-@pytest.mark.parametrize(
-    ("name", "kind"), [(name, kind) for name, impls in WRONG.items() for kind in impls]
+test_rejects_wrong, test_accepts_correct, test_stub_is_not_done_yet, test_coverage = (
+    grader_power_tests("02", WRONG, CORRECT)
 )
-def test_rejects_wrong(name, kind):
-    with pytest.raises(AssertionError):
-        check(name, WRONG[name][kind], quiet=True)
-
-
-@pytest.mark.parametrize("name", list(CORRECT))
-@pytest.mark.parametrize("hidden", [False, True])
-def test_accepts_correct_alternatives(name, hidden):
-    for impl in CORRECT[name]:
-        check(name, impl, hidden=hidden, quiet=True)
-
-
-@pytest.mark.parametrize("name", list(CORRECT))
-def test_stub_is_not_done_yet(name):
-    with pytest.raises(NotImplementedError):
-        check(name, stub, quiet=True)

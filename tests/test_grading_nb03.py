@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import scipy.sparse as sp
-
-from convlab.grading import check
+from grader_power import grader_power_tests
 
 
 def m_matrix_Q(n, *, order="F", numbering="row", diag_sign=1.0, off_sign=-1.0):
@@ -34,10 +32,6 @@ def m_matrix_Q_vectorised(n):
         K[i, j], K[i, i] = -1, 1
         cols.append(K.ravel(order="F"))
     return sp.csr_array(np.stack(cols, axis=1))
-
-
-def stub(*args):
-    raise NotImplementedError()
 
 
 WRONG = {
@@ -83,22 +77,6 @@ CORRECT = {
 }
 
 
-@pytest.mark.parametrize(
-    ("name", "kind"), [(name, kind) for name, impls in WRONG.items() for kind in impls]
+test_rejects_wrong, test_accepts_correct, test_stub_is_not_done_yet, test_coverage = (
+    grader_power_tests("03", WRONG, CORRECT)
 )
-def test_rejects_wrong(name, kind):
-    with pytest.raises(AssertionError):
-        check(name, WRONG[name][kind], quiet=True)
-
-
-@pytest.mark.parametrize("name", list(CORRECT))
-@pytest.mark.parametrize("hidden", [False, True])
-def test_accepts_correct_alternatives(name, hidden):
-    for impl in CORRECT[name]:
-        check(name, impl, hidden=hidden, quiet=True)
-
-
-@pytest.mark.parametrize("name", list(CORRECT))
-def test_stub_is_not_done_yet(name):
-    with pytest.raises(NotImplementedError):
-        check(name, stub, quiet=True)

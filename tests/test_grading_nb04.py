@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-
-from convlab.grading import check
+from grader_power import grader_power_tests
 
 
 def first_col(t, n):
@@ -48,10 +46,6 @@ def Jtmv(t, Y, W, *, sum_axis=0, conj=False, use_ifft_for_w=False, no_QT=False, 
 def dense_K(t, n):
     col = first_col(t, n)
     return np.stack([np.roll(col, j) for j in range(n)], axis=1)
-
-
-def stub(*args):
-    raise NotImplementedError()
 
 
 WRONG = {
@@ -104,22 +98,6 @@ CORRECT = {
 }
 
 
-@pytest.mark.parametrize(
-    ("name", "kind"), [(name, kind) for name, impls in WRONG.items() for kind in impls]
+test_rejects_wrong, test_accepts_correct, test_stub_is_not_done_yet, test_coverage = (
+    grader_power_tests("04", WRONG, CORRECT)
 )
-def test_rejects_wrong(name, kind):
-    with pytest.raises(AssertionError):
-        check(name, WRONG[name][kind], quiet=True)
-
-
-@pytest.mark.parametrize("name", list(CORRECT))
-@pytest.mark.parametrize("hidden", [False, True])
-def test_accepts_correct_alternatives(name, hidden):
-    for impl in CORRECT[name]:
-        check(name, impl, hidden=hidden, quiet=True)
-
-
-@pytest.mark.parametrize("name", list(CORRECT))
-def test_stub_is_not_done_yet(name):
-    with pytest.raises(NotImplementedError):
-        check(name, stub, quiet=True)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import scipy.signal
-
-from convlab.grading import check
+from grader_power import grader_power_tests
 
 
 def first_col2(t, n, shift=None):
@@ -37,10 +35,6 @@ def conv2_scipy(t, Y):
     odd = np.zeros((L1 + 1 - L1 % 2, L2 + 1 - L2 % 2), dtype=np.float32)
     odd[:L1, :L2] = t  # an even stencil's centre L//2 is the centre of this odd one
     return np.stack([scipy.signal.convolve2d(y, odd, "same", boundary="wrap") for y in Y])
-
-
-def stub(*args):
-    raise NotImplementedError()
 
 
 WRONG = {
@@ -77,22 +71,6 @@ CORRECT = {
 }
 
 
-@pytest.mark.parametrize(
-    ("name", "kind"), [(name, kind) for name, impls in WRONG.items() for kind in impls]
+test_rejects_wrong, test_accepts_correct, test_stub_is_not_done_yet, test_coverage = (
+    grader_power_tests("05", WRONG, CORRECT)
 )
-def test_rejects_wrong(name, kind):
-    with pytest.raises(AssertionError):
-        check(name, WRONG[name][kind], quiet=True)
-
-
-@pytest.mark.parametrize("name", list(CORRECT))
-@pytest.mark.parametrize("hidden", [False, True])
-def test_accepts_correct_alternatives(name, hidden):
-    for impl in CORRECT[name]:
-        check(name, impl, hidden=hidden, quiet=True)
-
-
-@pytest.mark.parametrize("name", list(CORRECT))
-def test_stub_is_not_done_yet(name):
-    with pytest.raises(NotImplementedError):
-        check(name, stub, quiet=True)
