@@ -206,7 +206,27 @@ class _ConvBase:
         return lam
 
 
-class Conv1D(_ConvBase):
+class _SingleStencil(_ConvBase):
+    """One stencil (one input and one output channel): the engine's 1 x 1 block, unwrapped."""
+
+    theta: np.ndarray
+
+    def _stencil_in(self, v: Any, name: str) -> np.ndarray:
+        v = _real_float(v, name)
+        if v.shape != self.theta.shape:
+            raise ValueError(
+                f"{name} must have the stencil's shape {self.theta.shape}, got {v.shape}"
+            )
+        return v[None, None]
+
+    def _stencil_out(self, g: np.ndarray) -> np.ndarray:
+        return g[0, 0]
+
+    def _stencil_lam(self, lam: np.ndarray) -> np.ndarray:
+        return lam[0, 0]
+
+
+class Conv1D(_SingleStencil):
     """1D periodic convolution with an L-point stencil on signals of length n (``conv1D.m``).
 
     Parameters
@@ -244,20 +264,6 @@ class Conv1D(_ConvBase):
         Z = Z[:, 0, :]
         return Z[0] if single else Z
 
-    def _stencil_in(self, v, name):
-        v = _real_float(v, name)
-        if v.shape != self.theta.shape:
-            raise ValueError(
-                f"{name} must have the stencil's shape {self.theta.shape}, got {v.shape}"
-            )
-        return v[None, None]
-
-    def _stencil_out(self, g):
-        return g[0, 0]
-
-    def _stencil_lam(self, lam):
-        return lam[0, 0]
-
     def matrix(self) -> sp.csr_array:
         """The n x n circulant ``K(theta)`` (sparse), from :mod:`convlab.structured`."""
         from convlab.structured import conv_matrix
@@ -265,7 +271,7 @@ class Conv1D(_ConvBase):
         return conv_matrix(self.theta, self.n, "periodic")
 
 
-class Conv2D(_ConvBase):
+class Conv2D(_SingleStencil):
     """2D periodic convolution (BCCB) with an L1 x L2 stencil on n1 x n2 images.
 
     Parameters
@@ -303,20 +309,6 @@ class Conv2D(_ConvBase):
     def _out(self, Z, single):
         Z = Z[:, 0]
         return Z[0] if single else Z
-
-    def _stencil_in(self, v, name):
-        v = _real_float(v, name)
-        if v.shape != self.theta.shape:
-            raise ValueError(
-                f"{name} must have the stencil's shape {self.theta.shape}, got {v.shape}"
-            )
-        return v[None, None]
-
-    def _stencil_out(self, g):
-        return g[0, 0]
-
-    def _stencil_lam(self, lam):
-        return lam[0, 0]
 
     def matrix(self, order: str = "F") -> sp.csr_array:
         """The N x N BCCB ``K(theta)``, N = n1*n2, for images vectorised in ``order``.
