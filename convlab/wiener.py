@@ -27,6 +27,7 @@ Conventions (stated once, used everywhere)
 - FFTs: ``torch.fft.rfftn`` with the default ``norm="backward"`` on a grid ``S`` per axis with
   ``S >= n + m - 1`` (no wrap-around in A w, A^T b) and ``S >= 2m - 1`` (circulant embedding of
   R). The eigenvalues of that embedding are ``|rfftn(a, S)|^2``, so ``R v`` costs one FFT pair.
+  The exact solvers round S up to a 2/3/5-smooth length (same products, no slow prime FFTs).
 
 Solvers (one interface, ``solver=``)
 ------------------------------------
@@ -35,7 +36,8 @@ solver      method                                                  accuracy
 =========== ======================================================= ==================
 "dense"     the lecture's: explicit A, Cholesky on A^T A (autograd)   exact (reference)
 "levinson"  ``scipy.linalg.solve_toeplitz`` on r[0..m-1] (1D only)    exact
-"cholesky"  R built from the autocorrelation lags (no A), Cholesky   exact
+"cholesky"  R from the lags (no A; one strided copy), split by its   exact
+            centrosymmetry into two half-size Cholesky factors
 "cg"        conjugate gradients, FFT matvecs, T. Chan circulant      to ``tol``
             preconditioner (1D and 2D)
 "fft"       circular deconvolution conj(â) b̂ / (|â|² + ε r0)         approximate
@@ -63,6 +65,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import scipy.fft
 import scipy.linalg
 import torch
 
@@ -165,7 +168,16 @@ def _dims(d: int) -> tuple[int, ...]:
 
 def _grid(n: tuple[int, ...], m: tuple[int, ...]) -> tuple[int, ...]:
     # S >= n + m - 1: A w and A^T b without wrap-around; S >= 2m - 1: circulant embedding of R.
+    # The "fft" solver's answer depends on S (it is the circulant approximation on this grid).
     return tuple(max(ni + mi - 1, 2 * mi - 1) for ni, mi in zip(n, m))
+
+
+@functools.lru_cache(maxsize=256)
+def _exact_grid(n: tuple[int, ...], m: tuple[int, ...]) -> tuple[int, ...]:
+    """The smallest 2/3/5-smooth grid >= :func:`_grid`: any such S gives the *same* exact
+    products A w, A^T b, R v (no wrap-around), and a prime S (e.g. 47 = 24 + 24 - 1) would make
+    every FFT several times slower (Bluestein)."""
+    return tuple(scipy.fft.next_fast_len(s, real=True) for s in _grid(n, m))
 
 
 def _crop(x: torch.Tensor, shape: tuple[int, ...], start: tuple[int, ...] | None = None):
@@ -224,7 +236,7 @@ class SolveInfo:
     iterations: int = 0
     relative_residual: float = 0.0
     converged: bool = True
-    factor: torch.Tensor | None = field(default=None, repr=False)  # Cholesky factor, reused
+    factor: Any = field(default=None, repr=False)  # Cholesky factors, reused backward
 
 
 def _normal_matvec(spec, ridge, v, S, m):
@@ -312,47 +324,109 @@ def _levinson(spec, ridge, rhs, S, m):
     return torch.from_numpy(out).to(rhs.device), SolveInfo("levinson")
 
 
-@functools.lru_cache(maxsize=16)
-def _lag_index_cpu(S: tuple[int, ...], m: tuple[int, ...]) -> torch.Tensor:
-    # R[j, l] = r[j - l]: flat index into the circular autocorrelation (lag k at k mod S)
-    idx = np.zeros((math.prod(m), math.prod(m)), dtype=np.int64)
-    for ax, s in enumerate(S):
-        j = np.indices(m)[ax].reshape(-1)
-        idx = idx * s + (j[:, None] - j[None, :]) % s
-    return torch.from_numpy(idx)
+def _lag_block(a: torch.Tensor, m: tuple[int, ...]) -> torch.Tensor:
+    """Autocorrelation lags ``rr[..., k + m - 1] = r[k]`` for ``|k| < m`` per axis, contiguous.
+
+    ``r[k] = sum_i a[i] a[i + k]`` (over all axes) from one FFT pair on a fast grid; the lags
+    sit at ``k mod S`` of the circular autocorrelation, exact because ``S >= n + m - 1``.
+    """
+    d = len(m)
+    S = _exact_grid(tuple(a.shape[-d:]), m)
+    r = _irfft(_rfft(a, S).abs().square(), S)
+    rr = torch.roll(r, shifts=tuple(mi - 1 for mi in m), dims=_dims(d))
+    return _crop(rr, tuple(2 * mi - 1 for mi in m)).contiguous()
 
 
-def _lag_matrix_index(S: tuple[int, ...], m: tuple[int, ...], device) -> torch.Tensor:
-    return _lag_index_cpu(tuple(S), tuple(m)).to(device)
+def _reversed_normal_matrix(a: torch.Tensor, m: tuple[int, ...], epsilon: float) -> torch.Tensor:
+    """``J (A^T A + ε r0 I)``: the normal matrix with its rows in reverse order, (..., N, N).
+
+    With ``rr`` the lag block (:func:`_lag_block`), ``H[j', l] = rr[j' + l]`` (multi-indices) is
+    a multilevel Hankel *view* of rr, and since r is even,
+    ``H[j', l] = r[j' + l - (m - 1)] = r[(m - 1 - j') - l] = R[m - 1 - j', l]``: H is R with the
+    rows reversed (flat row j -> N - 1 - j). One strided copy, no index tables, no flip.
+    """
+    d = len(m)
+    rr = _lag_block(a, m)
+    nb = rr.ndim - d
+    lag_strides = rr.stride()[nb:]
+    H = rr.as_strided((*rr.shape[:nb], *m, *m), (*rr.stride()[:nb], *lag_strides, *lag_strides))
+    N = math.prod(m)
+    JR = H.clone(memory_format=torch.contiguous_format).reshape(*rr.shape[:nb], N, N)  # one copy
+    if epsilon:
+        r0 = a.flatten(-d).square().sum(-1)
+        idx = torch.arange(N, device=JR.device)
+        JR[..., N - 1 - idx, idx] += (epsilon * r0)[..., None]
+    return JR
 
 
 def normal_matrix(a: torch.Tensor, m: Sequence[int], *, epsilon: float = 0.0) -> torch.Tensor:
     """The explicit (batched) normal matrix ``A^T A + ε r0 I`` of ``a``, built from the
     autocorrelation lags (``R[j, l] = r[j - l]``, C-order in 2D), without forming A."""
-    m = tuple(m)
-    d = len(m)
-    S = _grid(tuple(a.shape[-d:]), m)
-    r = _irfft(_rfft(a, S).abs().square(), S).flatten(-d)
-    R = r[..., _lag_matrix_index(S, m, a.device)]
-    if epsilon:
-        r0 = a.flatten(-d).square().sum(-1)
-        R = R + (epsilon * r0)[..., None, None] * torch.eye(
-            R.shape[-1], dtype=R.dtype, device=R.device
-        )
-    return R
+    return _reversed_normal_matrix(a, tuple(m), epsilon).flip(-2)
+
+
+class _CentroCholesky:
+    """Cholesky factors of a symmetric *centrosymmetric* SPD matrix R, split in two halves.
+
+    R = A^T A is centrosymmetric: reversing every axis of the filter (flat index j -> N-1-j)
+    maps ``R[j, l] = r[j - l]`` to ``r[l - j] = r[j - l]``. With ``J`` the reversal, h = N // 2,
+    and R = [[A, B], [J B J, J A J]] (N even), the orthogonal change of variables
+    ``s = x1 + J x2``, ``t = x1 - J x2`` splits ``R x = y`` into two SPD systems of half size::
+
+        (A + B J) s = y1 + J y2,      (A - B J) t = y1 - J y2,      x1 = (s+t)/2, J x2 = (s-t)/2
+
+    For odd N the middle unknown x_c joins the first system, symmetrised with sqrt(2):
+    ``[[A + B J, sqrt2 b], [sqrt2 b^T, c]] [s; sqrt2 x_c] = [y1 + J y2; sqrt2 y_c]``.
+    Two Cholesky factorisations of size N/2 cost a quarter of one of size N.
+
+    Built from ``JR = J R`` (:func:`_reversed_normal_matrix`): ``R[i, :] = JR[N - 1 - i, :]``.
+    """
+
+    def __init__(self, JR: torch.Tensor) -> None:
+        N = JR.shape[-1]
+        h, odd = N // 2, N % 2
+        low = JR[..., N - h :, :]  # rows h'..N-1 of J R = rows h-1..0 of R (reversed)
+        A_rev, BJ_rev = low[..., :h], low[..., N - h :].flip(-1)  # A and B J, rows reversed
+        P, M = (A_rev + BJ_rev).flip(-2), (A_rev - BJ_rev).flip(-2)
+        if odd:  # P gets the middle unknown; M is padded with an identity row/column
+            b = low[..., h : h + 1].flip(-2) * math.sqrt(2.0)  # sqrt2 R[:h, h]
+            top = torch.cat([P, b], dim=-1)
+            bottom = torch.cat([b.transpose(-1, -2), JR[..., h : h + 1, h : h + 1]], dim=-1)
+            P = torch.cat([top, bottom], dim=-2)
+            M = torch.nn.functional.pad(M, (0, 1, 0, 1))
+            M[..., h, h] = 1.0
+        self.N, self.h, self.odd = N, h, odd
+        # both halves (same size) in one batched factorisation
+        L, info = torch.linalg.cholesky_ex(torch.stack([P, M], dim=-3))
+        if (info > 0).any():
+            raise ValueError(
+                "the normal matrix A^T A is not numerically positive definite (a is (nearly) "
+                "zero or badly scaled); use epsilon > 0"
+            )
+        self.L = L
+
+    def solve(self, y: torch.Tensor) -> torch.Tensor:
+        """``R^{-1} y`` for y of shape (..., N) (batch axes as R's)."""
+        N, h, odd = self.N, self.h, self.odd
+        y1, y2r = y[..., :h], y[..., N - h :].flip(-1)
+        u, v = y1 + y2r, y1 - y2r
+        if odd:
+            u = torch.cat([u, math.sqrt(2.0) * y[..., h : h + 1]], dim=-1)
+            v = torch.nn.functional.pad(v, (0, 1))
+        st = torch.cholesky_solve(torch.stack([u, v], dim=-2).unsqueeze(-1), self.L).squeeze(-1)
+        s1, t = st[..., 0, :h], st[..., 1, :h]
+        parts = [(s1 + t) / 2]
+        if odd:
+            parts.append(st[..., 0, h:] / math.sqrt(2.0))
+        parts.append(((s1 - t) / 2).flip(-1))
+        return torch.cat(parts, dim=-1)
 
 
 def _cholesky(a, rhs, m, epsilon):
     d = len(m)
-    R = normal_matrix(a, m, epsilon=epsilon)
-    L, info = torch.linalg.cholesky_ex(R)
-    if (info > 0).any():
-        raise ValueError(
-            "the normal matrix A^T A is not numerically positive definite (a is (nearly) zero "
-            "or badly scaled); use epsilon > 0"
-        )
-    x = torch.cholesky_solve(rhs.flatten(-d).unsqueeze(-1), L).squeeze(-1)
-    return x.reshape(rhs.shape), SolveInfo("cholesky", factor=L)
+    factor = _CentroCholesky(_reversed_normal_matrix(a, tuple(m), epsilon))
+    x = factor.solve(rhs.flatten(-d))
+    return x.reshape(rhs.shape), SolveInfo("cholesky", factor=factor)
 
 
 def solve_normal_equations(
@@ -375,14 +449,14 @@ def solve_normal_equations(
     dim = _check_dim(dim)
     solver = as_choice(solver, "solver", ("levinson", "cholesky", "cg"))
     n, m = tuple(a.shape[-dim:]), tuple(rhs.shape[-dim:])
-    S = _grid(n, m)
+    if solver == "cholesky":
+        return _cholesky(a, rhs, m, epsilon)
+    S = _exact_grid(n, m)
     spec = _rfft(a, S).abs().square()
     r0 = a.reshape(*a.shape[: a.ndim - dim], -1).square().sum(-1)
     ridge = (epsilon * r0).reshape(r0.shape + (1,) * dim)
     if solver == "levinson":
         return _levinson(spec, ridge, rhs, S, m)
-    if solver == "cholesky":
-        return _cholesky(a, rhs, m, epsilon)
     maxiter = 10 * math.prod(m) + 100 if maxiter is None else as_size(maxiter, "maxiter")
     x, info = _pcg(spec, ridge, rhs, S, m, tol, maxiter, preconditioner)
     if not info.converged:
@@ -419,13 +493,12 @@ class _NormalSolve(torch.autograd.Function):
         a, x = ctx.saved_tensors
         kw = ctx.kw
         dim = kw["dim"]
-        if ctx.factor is not None:  # R is symmetric: the adjoint solve reuses the factor
-            flat = x_bar.flatten(-dim).unsqueeze(-1)
-            lam = torch.cholesky_solve(flat, ctx.factor).squeeze(-1).reshape(x_bar.shape)
+        if ctx.factor is not None:  # R is symmetric: the adjoint solve reuses the factors
+            lam = ctx.factor.solve(x_bar.flatten(-dim)).reshape(x_bar.shape)
         else:
             lam, _ = solve_normal_equations(a, x_bar.contiguous(), **kw)
         n, m = tuple(a.shape[-dim:]), tuple(x.shape[-dim:])
-        S = _grid(n, m)
+        S = _exact_grid(n, m)
         A_hat, X, L = _rfft(a, S), _rfft(x, S), _rfft(lam, S)
         # a_bar[i] = -sum_j (A x)[i + j] λ[j] - sum_j (A λ)[i + j] x[j]   (correlations, i < n)
         a_bar = -_crop(_irfft(A_hat * (X * L.conj() + L * X.conj()), S), n)
@@ -568,7 +641,7 @@ def wiener_filter(
     elif solver == "fft":
         w = _fft_filter(a64, b64, m, epsilon)
     else:
-        S = _grid(tuple(a.shape[-dim:]), m)
+        S = _exact_grid(tuple(a.shape[-dim:]), m)
         g = _crop(_irfft(_rfft(a64, S).conj() * _rfft(_place(b64, S, zero_lag_index(m)), S), S), m)
         w = _NormalSolve.apply(a64, g, dim, solver, float(epsilon), tol, maxiter, preconditioner)
     return w.to(out_dtype)

@@ -17,6 +17,7 @@ from convlab.wiener import (
     dense_bytes,
     fft_filter_error,
     filter_penalty,
+    normal_matrix,
     penalty_gaussian,
     penalty_sharp,
     solve_normal_equations,
@@ -340,3 +341,37 @@ def test_clear_errors():
         wiener_filter(x.to(torch.complex128), x)
     with pytest.raises(ValueError, match="reduction"):
         WienerLoss(dim=1, reduction="max")
+
+
+@pytest.mark.parametrize("m", [(1,), (2,), (7,), (8,), (1, 1), (3, 3), (3, 4), (4, 4), (2, 5)])
+@pytest.mark.parametrize("eps", [0.0, 0.1])
+def test_normal_matrix_and_centrosymmetric_cholesky_match_the_explicit_matrix(m, eps):
+    # independent reference: A^T A from scipy's convolution matrix / probed convolve2d (C order)
+    gen = np.random.default_rng(sum(m) + int(10 * eps))
+    a = gen.standard_normal((2, *m))
+    if len(m) == 1:
+        A = np.stack([scipy.linalg.convolution_matrix(x, m[0], "full") for x in a])
+    else:
+        A = np.stack(
+            [
+                np.stack(
+                    [
+                        scipy.signal.convolve2d(x, np.eye(m[0] * m[1])[k].reshape(m)).ravel()
+                        for k in range(m[0] * m[1])
+                    ],
+                    axis=1,
+                )
+                for x in a
+            ]
+        )
+    R = A.transpose(0, 2, 1) @ A + eps * (a.reshape(2, -1) ** 2).sum(1)[:, None, None] * np.eye(
+        A.shape[-1]
+    )
+    at = torch.from_numpy(a)
+    np.testing.assert_allclose(normal_matrix(at, m, epsilon=eps).numpy(), R, atol=1e-12)
+    g = torch.from_numpy(gen.standard_normal((2, *m)))
+    x, info = solve_normal_equations(at, g, dim=len(m), solver="cholesky", epsilon=eps)
+    expected = np.linalg.solve(R, g.reshape(2, -1, 1).numpy())[..., 0]
+    assert _rel(x.reshape(2, -1), expected) < 1e-10
+    # the factors are reused for the adjoint solve: same answer again
+    assert _rel(info.factor.solve(g.reshape(2, -1)), expected) < 1e-10
