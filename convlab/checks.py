@@ -71,6 +71,8 @@ TAYLOR_E0_ORDER_BAND = (0.8, 1.2)
 TAYLOR_NOISE_FACTOR = 64.0
 #: Taylor test: number of consecutive asymptotic steps that must show order >= TAYLOR_MIN_ORDER.
 TAYLOR_N_SUCCESS = 3
+#: Taylor test: the noise level is the median E1 over this many smallest evaluated h.
+TAYLOR_NOISE_STEPS = 5
 
 # Eigenvalue sets up to this size are matched with a dense assignment (O(n^2) memory).
 _DENSE_ASSIGNMENT_MAX = 4096
@@ -868,7 +870,7 @@ class TaylorTestResult(_CheckResult):
     ----------
     passed : bool
     hs : tuple of float
-        Step sizes ``h = 2^-k`` (decreasing).
+        Step sizes ``h = 2^-k`` evaluated (decreasing).
     E0, E1 : tuple of float
         ``||f(x0 + h v) - f(x0)||`` and ``||f(x0 + h v) - f(x0) - h J v||`` for each h.
     order0, order1 : tuple of float
@@ -880,6 +882,10 @@ class TaylorTestResult(_CheckResult):
     dtype : str
     reason : str
         The verdict in words.
+    skipped : tuple of float
+        Step sizes of the window not evaluated because the verdict was settled without them
+        (``early_stop``): they lie between the last top step and the noise sample in ``hs``,
+        and their order is then measured across the gap. Empty when every h was evaluated.
     """
 
     passed: bool
@@ -892,6 +898,7 @@ class TaylorTestResult(_CheckResult):
     asymptotic: tuple[int, ...]
     dtype: str
     reason: str
+    skipped: tuple[float, ...] = ()
 
     def summary(self) -> str:
         """One line: verdict and reason."""
@@ -908,6 +915,11 @@ class TaylorTestResult(_CheckResult):
                 o0 = f"{self.order0[k - 1]:7.3f}"
                 o1 = f"{self.order1[k - 1]:7.3f}"
             mark = " *" if (k - 1) in self.asymptotic else ""
+            if k > 0 and self.skipped and self.hs[k - 1] > self.skipped[0] > h:
+                lines.append(
+                    f"{'...':>10}  ({len(self.skipped)} steps h = {self.skipped[0]:.3e} .. "
+                    f"{self.skipped[-1]:.3e} skipped: E1 in the noise, verdict settled)"
+                )
             lines.append(
                 f"{h:>10.3e}  {self.E0[k]:>10.3e}  {self.E1[k]:>10.3e}  {o0:>7}  {o1:>7}{mark}"
             )
@@ -945,6 +957,99 @@ def _orders(e: np.ndarray, hs: np.ndarray) -> np.ndarray:
         return np.log(e[:-1] / e[1:]) / np.log(hs[:-1] / hs[1:])
 
 
+def _taylor_verdict(
+    E0a: np.ndarray,
+    E1a: np.ndarray,
+    floor_a: np.ndarray,
+    o0: np.ndarray,
+    o1: np.ndarray,
+    noise_factor: float = TAYLOR_NOISE_FACTOR,
+) -> tuple[bool, str, tuple[int, ...], str]:
+    """The pass rule of :func:`taylor_test` on the evaluated steps.
+
+    Returns ``(passed, reason, asymptotic, kind)``, ``kind`` one of ``"nan"``, ``"linear"``
+    (rule 1) and ``"orders"`` (rule 2).
+    """
+    asym: tuple[int, ...] = ()
+    if not np.all(np.isfinite(E1a)):
+        passed, reason, kind = False, "f or J v produced NaN/inf", "nan"
+    elif np.all(E1a <= floor_a):
+        passed, kind = True, "linear"
+        reason = "E1 at rounding level for every h (f is linear along v and J v is exact)"
+    else:
+        # Empirical noise level: median E1 over the five smallest h (rounding noise for a
+        # correct J v, which is below E1 ~ h^2 there, or still decreasing E1); 64x it leaves out
+        # a few more steps, so the verdict is never read off steps that rounding can distort.
+        noise = noise_factor * float(np.median(E1a[-TAYLOR_NOISE_STEPS:]))
+        above = E1a > np.maximum(floor_a / TAYLOR_ROUNDING_FACTOR, noise)
+        trusted = np.flatnonzero(above[:-1] & above[1:])
+        # runs of consecutive trusted steps; the asymptotic range is the last run that is long
+        # enough (a lone noise spike at tiny h cannot hide it)
+        runs: list[list[int]] = []
+        for k in trusted.tolist():
+            if runs and k == runs[-1][-1] + 1:
+                runs[-1].append(k)
+            else:
+                runs.append([k])
+        long_runs = [r for r in runs if len(r) >= TAYLOR_N_SUCCESS]
+        run = long_runs[-1] if long_runs else (runs[-1] if runs else [])
+        asym = tuple(run[-TAYLOR_N_SUCCESS:])
+        idx = list(asym)
+        o1_str = ", ".join(f"{o:.2f}" for o in o1[idx])
+        # E0 order is only informative where the linear term dominates (E1 << E0).
+        lin = [k for k in idx if E1a[k] <= 0.05 * E0a[k] and E1a[k + 1] <= 0.05 * E0a[k + 1]]
+        lo, hi = TAYLOR_E0_ORDER_BAND
+        kind = "orders"
+        if len(run) < TAYLOR_N_SUCCESS:
+            passed = False
+            reason = (
+                f"only {len(run)} consecutive step(s) with E1 above rounding noise (need "
+                f"{TAYLOR_N_SUCCESS}); choose hs or direction so that E1 is resolved"
+            )
+        elif not np.all(o1[idx] >= TAYLOR_MIN_ORDER):
+            passed = False
+            reason = (
+                f"E1 orders in the asymptotic range are {o1_str} (expected >= "
+                f"{TAYLOR_MIN_ORDER}, ideally 2): J v is wrong"
+            )
+        elif not np.all((o0[lin] >= lo) & (o0[lin] <= hi)):
+            passed = False
+            reason = (
+                f"E1 orders {o1_str} but E0 orders "
+                f"{', '.join(f'{o:.2f}' for o in o0[lin])} are not ~1: f is not smooth here"
+            )
+        else:
+            passed = True
+            reason = f"E1 order {o1_str} over the last {len(idx)} resolved steps (expect 2)"
+    return passed, reason, asym, kind
+
+
+def _taylor_settled(E0: list[float], E1: list[float], floor: list[float], hs: np.ndarray) -> bool:
+    """Early stop of :func:`taylor_test`: can the steps not yet evaluated change the verdict?
+
+    ``E0, E1, floor, hs`` hold the top steps evaluated so far followed by the
+    ``TAYLOR_NOISE_STEPS`` smallest h (evaluated first), so the noise level is the one the
+    whole window measures. The skipped steps in between are read by the pass rule only if
+    their E1 is above the noise threshold; the stop needs the last ``TAYLOR_N_SUCCESS`` top
+    steps below it (E1 has fallen into the noise and a one-step dip where ``h J v`` error and
+    curvature cancel is not mistaken for it) and the rule to pass by the orders (rule 2).
+    Failures, NaN/inf and rule-1 (linear) passes always evaluate the whole window.
+    """
+    q, p = TAYLOR_NOISE_STEPS, TAYLOR_N_SUCCESS
+    m = len(E1) - q  # top steps
+    if m < p + 1 + p:
+        return False
+    E0a, E1a, floor_a = np.array(E0), np.array(E1), np.array(floor)
+    if not np.all(np.isfinite(E1a)):
+        return False
+    noise = TAYLOR_NOISE_FACTOR * float(np.median(E1a[-q:]))
+    quiet = E1a[m - p : m] <= np.maximum(floor_a[m - p : m] / TAYLOR_ROUNDING_FACTOR, noise)
+    if not np.all(quiet):
+        return False
+    passed, _, _, kind = _taylor_verdict(E0a, E1a, floor_a, _orders(E0a, hs), _orders(E1a, hs))
+    return passed and kind == "orders"
+
+
 def taylor_test(
     f: Callable[[Any], Any],
     x0: Any,
@@ -955,6 +1060,7 @@ def taylor_test(
     seed: int | np.random.Generator | None = 0,
     hs: Sequence[float] | None = None,
     raise_on_fail: bool = False,
+    early_stop: bool = True,
 ) -> TaylorTestResult:
     """Derivative (Taylor) test of ``J v`` against ``f`` along a random direction ``v``.
 
@@ -977,6 +1083,15 @@ def taylor_test(
     A wrong ``J v`` (scaled by 1.01, one wrong sign, ...) shows E1 order 1 in exactly that
     range, even when the large h happen to show order 2 (which fools a "3 successes
     anywhere" rule).
+
+    Cost: one evaluation of ``f`` per h plus ``f(x0)`` and one ``J v`` (for a torch ``f`` with
+    the default ``jvp``, ``f(x0)`` comes out of the same forward-mode pass). With
+    ``early_stop`` (default) the five smallest h (the noise sample) are evaluated first and
+    the rest from the top; once E1 has been below the noise threshold for 3 consecutive
+    steps and the rule passes by the orders, the steps in between are skipped: the rule reads
+    only steps above that threshold, so the verdict, ``asymptotic`` and ``reason`` are those
+    of the whole window (a correct Jacobian in float64 needs ~30 evaluations instead of 40).
+    Failures, NaN/inf and linear (rule 1) cases always evaluate every h.
 
     Parameters
     ----------
@@ -1002,12 +1117,15 @@ def taylor_test(
         it resolves Jacobian errors down to ~1e-6 relative, float32 only to ~1e-2.
     raise_on_fail : bool, optional
         Raise ``AssertionError`` on failure.
+    early_stop : bool, optional
+        Skip the steps that cannot change a pass (see Cost above; they are listed in
+        ``result.skipped``). ``False`` evaluates every h, e.g. for a complete plot.
 
     Returns
     -------
     TaylorTestResult
-        ``passed``, ``hs``, ``E0``, ``E1``, ``order0``, ``order1``, ``reason``, ``table()``,
-        ``plot(ax=None)``.
+        ``passed``, ``hs``, ``E0``, ``E1``, ``order0``, ``order1``, ``reason``, ``skipped``,
+        ``table()``, ``plot(ax=None)``.
 
     Examples
     --------
@@ -1073,88 +1191,61 @@ def taylor_test(
                 f"step sizes, got {hs!r}"
             )
 
-    if jvp is None:
-        torch = _torch()
-        Jv_t = torch.func.jvp(f, (x0,), (v,))[1]
-        Jv = _wide(_to_numpy(Jv_t, "J v")).reshape(_to_numpy(Jv_t, "J v").shape)
-    else:
-        Jv_raw = _to_numpy(jvp(x0, v), "jvp output")
-        Jv = _wide(Jv_raw).reshape(Jv_raw.shape)
+    def wide(out, what):
+        arr = _to_numpy(out, what)
+        return _wide(arr).reshape(arr.shape)
 
     def evaluate(x):
         if torch_mode:
             with _torch().no_grad():
-                out = f(x)
-        else:
-            out = f(x)
-        arr = _to_numpy(out, "f output")
-        return _wide(arr).reshape(arr.shape)
+                return wide(f(x), "f output")
+        return wide(f(x), "f output")
 
-    f0 = evaluate(x0)
+    if jvp is None:
+        # forward mode returns f(x0) with J v: the same forward pass, one evaluation saved
+        f0_t, Jv_t = _torch().func.jvp(f, (x0,), (v,))
+        f0, Jv = wide(f0_t, "f output"), wide(Jv_t, "J v")
+    else:
+        Jv = wide(jvp(x0, v), "jvp output")
+        f0 = evaluate(x0)
     if Jv.shape != f0.shape:
         raise ValueError(f"J v has shape {Jv.shape} but f(x0) has shape {f0.shape}")
-    nf0, nJv = float(np.linalg.norm(f0.ravel())), float(np.linalg.norm(Jv.ravel()))
-    E0, E1, floor = [], [], []
-    for h in hs_arr:
-        fh = evaluate(x0 + float(h) * v)
-        d = (fh - f0).ravel()
-        E0.append(float(np.linalg.norm(d)))
-        E1.append(float(np.linalg.norm(d - h * Jv.ravel())))
-        scale = nf0 + float(np.linalg.norm(fh.ravel())) + h * nJv
-        floor.append(TAYLOR_ROUNDING_FACTOR * eps * scale)
+    f0_flat, Jv_flat = f0.ravel(), Jv.ravel()
+    nf0, nJv = float(np.linalg.norm(f0_flat)), float(np.linalg.norm(Jv_flat))
+    work_dt = np.result_type(f0_flat, Jv_flat)  # work arrays reused at every step
+    d, hJv = np.empty(f0_flat.shape, work_dt), np.empty(f0_flat.shape, work_dt)
+
+    def step(h: float) -> tuple[float, float, float]:
+        """E0, E1 and the rounding level at step h (one evaluation of f)."""
+        fh = evaluate(x0 + h * v).ravel()
+        if fh.shape != d.shape:
+            raise ValueError(f"f output has shape {fh.shape}, f(x0) had {f0.shape}")
+        np.subtract(fh, f0_flat, out=d)
+        e0 = float(np.linalg.norm(d))
+        np.subtract(d, np.multiply(Jv_flat, h, out=hJv), out=d)
+        scale = nf0 + float(np.linalg.norm(fh)) + h * nJv
+        return e0, float(np.linalg.norm(d)), TAYLOR_ROUNDING_FACTOR * eps * scale
+
+    n_h, q = len(hs_arr), TAYLOR_NOISE_STEPS
+    # Early stop: the noise sample (the q smallest h) first, then h from the top until the
+    # verdict is settled; without it (or for short windows) every h, top to bottom.
+    n_tail = q if early_stop and n_h > q + 2 * TAYLOR_N_SUCCESS + 1 else 0
+    tail = [step(float(h)) for h in hs_arr[n_h - n_tail :]]
+    top: list[tuple[float, float, float]] = []
+    for i in range(n_h - n_tail):
+        top.append(step(float(hs_arr[i])))
+        if n_tail and i + 1 < n_h - n_tail:
+            rows = top + tail
+            idx = np.r_[0 : i + 1, n_h - n_tail : n_h]
+            if _taylor_settled(*(list(c) for c in zip(*rows)), hs_arr[idx]):
+                break
+    m = len(top)
+    skipped = tuple(float(h) for h in hs_arr[m : n_h - n_tail])
+    hs_arr = np.r_[hs_arr[:m], hs_arr[n_h - n_tail :]]
+    E0, E1, floor = (list(c) for c in zip(*(top + tail)))
     E0a, E1a, floor_a = np.array(E0), np.array(E1), np.array(floor)
     o0, o1 = _orders(E0a, hs_arr), _orders(E1a, hs_arr)
-
-    asym: tuple[int, ...] = ()
-    if not np.all(np.isfinite(E1a)):
-        passed, reason = False, "f or J v produced NaN/inf"
-    elif np.all(E1a <= floor_a):
-        passed = True
-        reason = "E1 at rounding level for every h (f is linear along v and J v is exact)"
-    else:
-        # Empirical noise level: median E1 over the five smallest h (rounding noise for a
-        # correct J v, which is below E1 ~ h^2 there, or still decreasing E1); 64x it leaves out
-        # a few more steps, so the verdict is never read off steps that rounding can distort.
-        noise = TAYLOR_NOISE_FACTOR * float(np.median(E1a[-5:]))
-        above = E1a > np.maximum(floor_a / TAYLOR_ROUNDING_FACTOR, noise)
-        trusted = np.flatnonzero(above[:-1] & above[1:])
-        # runs of consecutive trusted steps; the asymptotic range is the last run that is long
-        # enough (a lone noise spike at tiny h cannot hide it)
-        runs: list[list[int]] = []
-        for k in trusted.tolist():
-            if runs and k == runs[-1][-1] + 1:
-                runs[-1].append(k)
-            else:
-                runs.append([k])
-        long_runs = [r for r in runs if len(r) >= TAYLOR_N_SUCCESS]
-        run = long_runs[-1] if long_runs else (runs[-1] if runs else [])
-        asym = tuple(run[-TAYLOR_N_SUCCESS:])
-        idx = list(asym)
-        o1_str = ", ".join(f"{o:.2f}" for o in o1[idx])
-        # E0 order is only informative where the linear term dominates (E1 << E0).
-        lin = [k for k in idx if E1a[k] <= 0.05 * E0a[k] and E1a[k + 1] <= 0.05 * E0a[k + 1]]
-        lo, hi = TAYLOR_E0_ORDER_BAND
-        if len(run) < TAYLOR_N_SUCCESS:
-            passed = False
-            reason = (
-                f"only {len(run)} consecutive step(s) with E1 above rounding noise (need "
-                f"{TAYLOR_N_SUCCESS}); choose hs or direction so that E1 is resolved"
-            )
-        elif not np.all(o1[idx] >= TAYLOR_MIN_ORDER):
-            passed = False
-            reason = (
-                f"E1 orders in the asymptotic range are {o1_str} (expected >= "
-                f"{TAYLOR_MIN_ORDER}, ideally 2): J v is wrong"
-            )
-        elif not np.all((o0[lin] >= lo) & (o0[lin] <= hi)):
-            passed = False
-            reason = (
-                f"E1 orders {o1_str} but E0 orders "
-                f"{', '.join(f'{o:.2f}' for o in o0[lin])} are not ~1: f is not smooth here"
-            )
-        else:
-            passed = True
-            reason = f"E1 order {o1_str} over the last {len(idx)} resolved steps (expect 2)"
+    passed, reason, asym, _ = _taylor_verdict(E0a, E1a, floor_a, o0, o1)
     result = TaylorTestResult(
         passed=passed,
         hs=tuple(float(h) for h in hs_arr),
@@ -1166,6 +1257,7 @@ def taylor_test(
         asymptotic=asym,
         dtype=_dtype_name(dtype),
         reason=reason,
+        skipped=skipped,
     )
     if raise_on_fail:
         result.raise_if_failed()

@@ -530,10 +530,18 @@ def test_taylor_torch_default_jvp(dtype):
 
 
 def test_taylor_default_window_and_table():
-    r = taylor_test(f_tanh, X0_T, jvp=J_tanh)
-    assert r.hs[0] == 0.5 and len(r.hs) == math.ceil(0.75 * 52)
-    assert len(taylor_test(f_tanh, X0_T.astype(np.float32), jvp=J_tanh).hs) == math.ceil(0.75 * 23)
+    r = taylor_test(f_tanh, X0_T, jvp=J_tanh, early_stop=False)
+    assert r.hs[0] == 0.5 and len(r.hs) == math.ceil(0.75 * 52) and r.skipped == ()
+    r32 = taylor_test(f_tanh, X0_T.astype(np.float32), jvp=J_tanh, early_stop=False)
+    assert len(r32.hs) == math.ceil(0.75 * 23)
     assert len(r.E0) == len(r.E1) == len(r.hs) and len(r.order1) == len(r.hs) - 1
+    # default (early stop): the same window minus the skipped steps, the same numbers
+    d = taylor_test(f_tanh, X0_T, jvp=J_tanh)
+    assert d.skipped and sorted(d.hs + d.skipped, reverse=True) == list(r.hs)
+    assert d.E1 == tuple(e for h, e in zip(r.hs, r.E1) if h in d.hs)
+    assert d.asymptotic == r.asymptotic and d.reason == r.reason
+    assert len(d.E0) == len(d.E1) == len(d.hs) and len(d.order1) == len(d.hs) - 1
+    assert "skipped" in d.table() and "skipped" not in r.table()
     header = r.table().splitlines()[0].split()
     assert header == ["h", "E0", "E1", "order0", "order1"]
     assert str(r).startswith("Taylor test passed (float64)")
@@ -564,3 +572,111 @@ def test_taylor_raise_and_bad_input():
         taylor_test(f_tanh, X0_T, jvp=J_tanh, hs=[0.1, 0.2, 0.05, 0.01])
     with pytest.raises(ValueError, match=r"J v has shape \(29,\)"):
         taylor_test(f_tanh, X0_T, jvp=lambda x, v: J_tanh(x, v)[:-1])
+
+
+# early stop: a sweep of function types, seeds and (wrong) Jacobians; the verdict (and the
+# steps it rests on) must be the full window's, and correct Jacobians must cost fewer f calls.
+
+
+def _sweep_cases(seed):
+    rng = np.random.default_rng(seed)
+    B = rng.standard_normal((30, 40)) / math.sqrt(40)
+    x0, y = rng.standard_normal(40), rng.standard_normal(30)
+
+    def lse(x):
+        z = B @ x
+        return z.max() + np.log(np.exp(z - z.max()).sum())
+
+    def dlse(x, v):
+        z = B @ x
+        p = np.exp(z - z.max())
+        return (p / p.sum()) @ (B @ v)
+
+    w = torch.from_numpy(rng.standard_normal((3, 2, 5)))
+
+    def ft(x):
+        return torch.tanh(F.conv1d(x, w, padding=2))
+
+    def tanh_b(x):
+        return np.tanh(B @ x)
+
+    return {
+        "tanh": (tanh_b, lambda x, v: (1 - tanh_b(x) ** 2) * (B @ v), x0),
+        "cube": (lambda x: x**3, lambda x, v: 3 * x**2 * v, x0),
+        "quad_loss": (
+            lambda x: 0.5 * (B @ x - y) @ (B @ x - y),
+            lambda x, v: (B @ x - y) @ (B @ v),
+            x0,
+        ),
+        "linear": (lambda x: B @ x, lambda x, v: B @ v, x0),
+        "logsumexp": (lse, dlse, x0),
+        "torch_conv": (
+            ft,
+            lambda x, v: torch.func.jvp(ft, (x,), (v,))[1],
+            torch.from_numpy(rng.standard_normal((1, 2, 30))),
+        ),
+    }
+
+
+def _wrong_variants(jvp):
+    def sign(x, v):
+        out = jvp(x, v)
+        out = out.clone() if isinstance(out, torch.Tensor) else np.array(out, copy=True)
+        if out.ndim == 0:
+            return -out
+        out.reshape(-1)[3] = -out.reshape(-1)[3]
+        return out
+
+    return {
+        "correct": jvp,
+        "x1.01": lambda x, v: 1.01 * jvp(x, v),
+        "sign": sign,
+        "x(1+1e-6)": lambda x, v: (1 + 1e-6) * jvp(x, v),  # at the detection limit
+    }
+
+
+def test_taylor_early_stop_keeps_every_verdict_on_a_sweep():
+    n_runs = n_pass = n_fail = 0
+    for seed in range(20):
+        for name, (f, jvp, x0) in _sweep_cases(seed).items():
+            for kind, J in _wrong_variants(jvp).items():
+                full = taylor_test(f, x0, jvp=J, seed=seed, early_stop=False)
+                early = taylor_test(f, x0, jvp=J, seed=seed)
+                label = (name, kind, seed)
+                assert early.passed == full.passed, label
+                assert early.asymptotic == full.asymptotic and early.reason == full.reason, label
+                if not full.passed:  # failures always see the whole window
+                    assert early.hs == full.hs and early.skipped == (), label
+                n_runs, n_pass = n_runs + 1, n_pass + full.passed
+                n_fail += not full.passed
+    assert n_runs == 20 * 6 * 4 and n_pass >= 20 * 6 and n_fail >= 20 * 5 * 2  # both outcomes
+
+
+def test_taylor_early_stop_saves_evaluations():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return f_tanh(x)
+
+    full = taylor_test(f, X0_T, jvp=J_tanh, early_stop=False)
+    n_full = len(calls)
+    calls.clear()
+    early = taylor_test(f, X0_T, jvp=J_tanh)
+    n_early = len(calls)
+    assert n_full == len(full.hs) + 1 == 40  # f(x0) + one per h
+    assert n_early == len(early.hs) + 1 == n_full - len(early.skipped) and n_early <= 34
+    calls.clear()
+    assert not taylor_test(f, X0_T, jvp=J_tanh_sign).passed
+    assert len(calls) == n_full  # a failure is never decided early
+
+    # torch with the default jvp: f(x0) comes with J v from forward mode (no extra call)
+    x0 = torch.from_numpy(np.random.default_rng(3).standard_normal((1, 2, 30)))
+    calls.clear()
+
+    def ft(x):
+        calls.append(1)
+        return torch.tanh(conv(x))
+
+    r = taylor_test(ft, x0)
+    assert r.passed and len(calls) == len(r.hs) + 1 < 40
