@@ -6,9 +6,14 @@ side by side in one run (medians of repeats, ``time.perf_counter``).
 Table 1: checking the derivative of ``y -> tanh(K(theta) y)`` (periodic FFT convolution,
 :mod:`convlab.conv_autograd`) with respect to y (n unknowns), float64:
 
-* ours = ``taylor_test`` (one f evaluation per step h = 2^-k plus one jvp) +
-  ``jacobian_transpose_test`` (3 jvp + 3 vjp): O(1) operator applications whatever n (the
-  column ``ours/f(y)`` is the cost in units of one evaluation of f and stays bounded);
+* ours = ``taylor_test`` (one f evaluation per step h = 2^-k plus one jvp; with its default
+  early stop a correct Jacobian needs ~30 of the 39 steps in float64) +
+  ``jacobian_transpose_test`` (default 3 trials: 3 jvp + 3 vjp; the vjp is linearised once at
+  y0 with ``torch.func.vjp``, as one would, so each vjp is a backward pass only): O(1) operator
+  applications whatever n. Columns: ``f(y) [ms]`` one evaluation of f for scale, ``ours/f(y)``
+  the cost in units of it, ``f calls`` / ``Jv+JTw`` the operator applications counted
+  (every call of f, including the forward passes inside ``torch.func.jvp``/``vjp``, and the
+  Jacobian products), which stay constant as n grows;
 * ``gradcheck`` (slow mode, the default) builds the dense n x n Jacobian twice (finite
   differences and backward): O(n) applications, only run where feasible;
 * ``gradcheck(fast_mode=True)`` checks one random projection ``u^T J v``: also O(1).
@@ -32,6 +37,17 @@ from convlab.conv import Conv2D
 from convlab.conv_autograd import periodic_conv
 
 
+class Counted:
+    """Callable wrapper that counts its calls (operator applications)."""
+
+    def __init__(self, fn):
+        self.fn, self.calls = fn, 0
+
+    def __call__(self, *args):
+        self.calls += 1
+        return self.fn(*args)
+
+
 def median_time(fn, repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -44,8 +60,9 @@ def median_time(fn, repeat: int) -> float:
 def derivative_checks(sizes, gradcheck_max: int, repeat: int) -> None:
     print("Table 1: derivative checks of y -> tanh(K y), n unknowns (float64)")
     print(
-        f"{'n':>9s} {'ours [s]':>9s} {'ours/f(y)':>10s} {'transpose test [s]':>19s} "
-        f"{'gradcheck/ours':>15s} {'fast gradcheck/ours':>20s}"
+        f"{'n':>9s} {'f(y) [ms]':>10s} {'ours [s]':>9s} {'ours/f(y)':>10s} {'f calls':>8s} "
+        f"{'Jv+JTw':>7s} {'transpose test [s]':>19s} {'gradcheck/ours':>15s} "
+        f"{'fast gradcheck/ours':>20s}"
     )
     gen = torch.Generator().manual_seed(0)
     theta = torch.randn(5, dtype=torch.float64, generator=gen)
@@ -57,37 +74,43 @@ def derivative_checks(sizes, gradcheck_max: int, repeat: int) -> None:
 def _derivative_row(theta, y0, gradcheck_max: int, repeat: int) -> str:
     n = y0.numel()
 
-    def f(y):
+    def f_plain(y):
         return torch.tanh(periodic_conv(y, theta))
 
+    f = Counted(f_plain)  # every forward pass, also those inside torch.func.jvp / vjp
+
+    @Counted
     def jvp(v):
         return torch.func.jvp(f, (y0,), (v,))[1]
 
-    def vjp(w):
-        y = y0.clone().requires_grad_(True)
-        return torch.autograd.grad(f(y), y, w)[0]
+    def transpose_test():
+        _, vjp_fn = torch.func.vjp(f, y0)  # one forward pass; then each vjp is a backward
+        vjp = Counted(lambda w: vjp_fn(w)[0])
+        jt = jacobian_transpose_test(jvp, vjp, in_shape=n, dtype=torch.float64)
+        return jt, vjp.calls
 
     def ours():
-        tt = taylor_test(f, y0)
-        jt = jacobian_transpose_test(jvp, vjp, in_shape=n, dtype=torch.float64)
+        f.calls = jvp.calls = 0
+        tt = taylor_test(f, y0)  # default jvp: torch.func.jvp (f(x0) from the same pass)
+        jt, n_vjp = transpose_test()
         assert tt.passed and jt.passed, (tt.summary(), jt)
+        return f.calls, 1 + jvp.calls + n_vjp  # taylor_test's own J v + the dot test's
 
     ours()  # warm-up (first FFT plans, torch dispatch); also asserts that both checks pass
+    n_f, n_jac = ours()
     t_ours = median_time(ours, repeat)
-    t_f = median_time(lambda: f(y0), max(repeat, 3))  # one operator application, for scale
-    t_jt = median_time(
-        lambda: jacobian_transpose_test(jvp, vjp, in_shape=n, dtype=torch.float64), repeat
-    )
+    t_f = median_time(lambda: f_plain(y0), max(repeat, 3))  # one operator application
+    t_jt = median_time(transpose_test, repeat)
     yr = y0.clone().requires_grad_(True)
-    fast = median_time(lambda: torch.autograd.gradcheck(f, (yr,), fast_mode=True), repeat)
+    fast = median_time(lambda: torch.autograd.gradcheck(f_plain, (yr,), fast_mode=True), repeat)
     if n <= gradcheck_max:
-        slow = median_time(lambda: torch.autograd.gradcheck(f, (yr,)), 1)
+        slow = median_time(lambda: torch.autograd.gradcheck(f_plain, (yr,)), 1)
         slow_txt = f"{slow / t_ours:>14.1f}x"
     else:
         slow_txt = f"{'(not run)':>15s}"
     return (
-        f"{n:>9d} {t_ours:>9.3f} {t_ours / t_f:>9.0f}x {t_jt:>19.3f} {slow_txt} "
-        f"{fast / t_ours:>19.2f}x"
+        f"{n:>9d} {1e3 * t_f:>10.2f} {t_ours:>9.3f} {t_ours / t_f:>9.0f}x {n_f:>8d} {n_jac:>7d} "
+        f"{t_jt:>19.3f} {slow_txt} {fast / t_ours:>19.2f}x"
     )
 
 

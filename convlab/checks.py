@@ -931,14 +931,18 @@ class TaylorTestResult(_CheckResult):
 
         if ax is None:
             _, ax = plt.subplots(figsize=(5, 4))
-        h = np.asarray(self.hs)
+        h, fl = np.asarray(self.hs), np.asarray(self.floor)
         e0, e1 = np.asarray(self.E0), np.asarray(self.E1)
+        if self.skipped:  # break the lines where steps were skipped (early stop)
+            g = int(np.searchsorted(-h, -self.skipped[0]))
+            h, e0, e1, fl = (np.insert(a, g, np.nan) for a in (h, e0, e1, fl))
         ax.loglog(h, e0, "o-", label="E0 = |f(x0+hv) - f(x0)|")
         ax.loglog(h, np.where(e1 > 0, e1, np.nan), "s-", label="E1 = |f(x0+hv) - f(x0) - hJv|")
         for p, e, style in ((1, e0, "k--"), (2, e1, "k:")):
-            if e[0] > 0:
-                ax.loglog(h, e[0] * (h / h[0]) ** p, style, lw=1, label=f"slope {p}")
-        ax.loglog(h, self.floor, color="0.6", lw=1, label="rounding level")
+            if e[0] > 0:  # reference lines over the whole range (no gap)
+                hr = np.asarray(self.hs)
+                ax.loglog(hr, e[0] * (hr / hr[0]) ** p, style, lw=1, label=f"slope {p}")
+        ax.loglog(h, fl, color="0.6", lw=1, label="rounding level")
         ax.set_xlabel("h")
         ax.set_ylabel("error")
         ax.set_title("Taylor test: " + ("passed" if self.passed else "FAILED"))

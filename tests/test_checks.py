@@ -557,6 +557,12 @@ def test_taylor_plot():
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert len(ax.get_lines()) >= 4  # E0, E1, slope 1, slope 2 (+ rounding level)
     plt.close(ax.figure)
+    d = taylor_test(f_tanh, X0_T, jvp=J_tanh)  # early stop: the curves break at the gap
+    ax = d.plot()
+    e1_line = ax.get_lines()[1]
+    assert d.skipped and np.isnan(e1_line.get_xdata()).sum() == 1
+    assert len(e1_line.get_xdata()) == len(d.hs) + 1
+    plt.close(ax.figure)
 
 
 def test_taylor_raise_and_bad_input():
