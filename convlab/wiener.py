@@ -53,6 +53,13 @@ filter.
 Gradients: "dense" and "fft" are differentiated by autograd; "levinson", "cholesky" and "cg" by an
 implicit (adjoint) backward: with ``R x = g`` and ``λ = R^{-1} x̄``, ``ḡ = λ`` and
 ``ā = -corr(A x, λ) - corr(A λ, x) - 2 ε (λ·x) a`` (one extra solve with the same solver).
+
+A fixed signal (training: the target): everything that depends on ``a`` alone - the normal
+matrix, its factorisation, its spectrum, for small sizes the whole linear map ``w = W b`` - is
+computed once by :class:`WienerFactor`; ``WienerLoss(..., cache_target=True)`` keeps one for the
+target, checked against the target's values on every call (never stale). The loss's default
+direction builds A from the target (the lecture's "Input * w = Output", Cruz et al.'s choice), so
+training with it needs no factorisation per epoch, forward or backward.
 """
 
 from __future__ import annotations
@@ -138,6 +145,8 @@ def _filter_shape(filter_shape: Any, n: tuple[int, ...]) -> tuple[int, ...]:
 
 def _check_nonzero(x: torch.Tensor, dim: int, name: str, why: str) -> None:
     energy = x.detach().reshape(*x.shape[: x.ndim - dim], -1).abs().amax(dim=-1)
+    if bool(((energy > 0) & (energy < math.inf)).all()):  # amax propagates NaN: one check
+        return
     bad = (energy == 0).nonzero()
     if bad.numel():
         item = tuple(bad[0].tolist())
@@ -365,6 +374,14 @@ def normal_matrix(a: torch.Tensor, m: Sequence[int], *, epsilon: float = 0.0) ->
     return _reversed_normal_matrix(a, tuple(m), epsilon).flip(-2)
 
 
+def _rhs_axes(M: torch.Tensor | None, y: torch.Tensor, core: int) -> torch.Tensor | None:
+    """M (batch..., *core axes) broadcast against y (batch..., extra..., N): unsqueeze extras."""
+    if M is None:
+        return None
+    extra = (y.ndim - 1) - (M.ndim - core)
+    return M.reshape(*M.shape[: M.ndim - core], *(1,) * extra, *M.shape[M.ndim - core :])
+
+
 class _CentroCholesky:
     """Cholesky factors of a symmetric *centrosymmetric* SPD matrix R, split in two halves.
 
@@ -404,16 +421,31 @@ class _CentroCholesky:
                 "zero or badly scaled); use epsilon > 0"
             )
         self.L = L
+        self.L_inv: torch.Tensor | None = None
+
+    def invert_factors(self) -> _CentroCholesky:
+        """Store ``L^{-1}`` (one triangular solve with N/2 right-hand sides per half, once), so
+        that every later :meth:`solve` is two triangular matrix *products* instead of two
+        substitutions (``torch.cholesky_solve`` copies L on every call; a product does not).
+        For a factor reused by many solves (:class:`WienerFactor`)."""
+        eye = torch.eye(self.L.shape[-1], dtype=self.L.dtype, device=self.L.device)
+        self.L_inv = torch.linalg.solve_triangular(self.L, eye.expand_as(self.L), upper=False)
+        return self
 
     def solve(self, y: torch.Tensor) -> torch.Tensor:
-        """``R^{-1} y`` for y of shape (..., N) (batch axes as R's)."""
+        """``R^{-1} y`` for y of shape (..., N) (batch axes as R's, then optionally more)."""
         N, h, odd = self.N, self.h, self.odd
+        L, L_inv = _rhs_axes(self.L, y, 3), _rhs_axes(self.L_inv, y, 3)
         y1, y2r = y[..., :h], y[..., N - h :].flip(-1)
         u, v = y1 + y2r, y1 - y2r
         if odd:
             u = torch.cat([u, math.sqrt(2.0) * y[..., h : h + 1]], dim=-1)
             v = torch.nn.functional.pad(v, (0, 1))
-        st = torch.cholesky_solve(torch.stack([u, v], dim=-2).unsqueeze(-1), self.L).squeeze(-1)
+        uv = torch.stack([u, v], dim=-2).unsqueeze(-1)
+        if L_inv is not None:  # R_half^{-1} = L^{-T} L^{-1}
+            st = (L_inv.transpose(-1, -2) @ (L_inv @ uv)).squeeze(-1)
+        else:
+            st = torch.cholesky_solve(uv, L).squeeze(-1)
         s1, t = st[..., 0, :h], st[..., 1, :h]
         parts = [(s1 + t) / 2]
         if odd:
@@ -474,7 +506,7 @@ class _NormalSolve(torch.autograd.Function):
     """x = (A(a)^T A(a) + ε r0 I)^{-1} g with an implicit (adjoint) backward."""
 
     @staticmethod
-    def forward(ctx, a, g, dim, solver, epsilon, tol, maxiter, preconditioner):
+    def forward(ctx, a, g, dim, solver, epsilon, tol, maxiter, preconditioner, factor=None):
         kw = dict(
             dim=dim,
             solver=solver,
@@ -483,8 +515,12 @@ class _NormalSolve(torch.autograd.Function):
             maxiter=maxiter,
             preconditioner=preconditioner,
         )
-        x, info = solve_normal_equations(a.detach(), g.detach(), **kw)
-        ctx.kw, ctx.factor = kw, info.factor
+        if factor is not None:  # a precomputed factorisation of R(a) (WienerFactor)
+            x = factor.solve(g.detach().flatten(-dim)).reshape(g.shape)
+        else:
+            x, info = solve_normal_equations(a.detach(), g.detach(), **kw)
+            factor = info.factor
+        ctx.kw, ctx.factor = kw, factor
         ctx.save_for_backward(a, x)
         return x
 
@@ -497,6 +533,8 @@ class _NormalSolve(torch.autograd.Function):
             lam = ctx.factor.solve(x_bar.flatten(-dim)).reshape(x_bar.shape)
         else:
             lam, _ = solve_normal_equations(a, x_bar.contiguous(), **kw)
+        if not ctx.needs_input_grad[0]:  # a is a constant (e.g. the target): g_bar = λ only
+            return None, lam, None, None, None, None, None, None, None
         n, m = tuple(a.shape[-dim:]), tuple(x.shape[-dim:])
         S = _exact_grid(n, m)
         A_hat, X, L = _rfft(a, S), _rfft(x, S), _rfft(lam, S)
@@ -505,7 +543,229 @@ class _NormalSolve(torch.autograd.Function):
         if kw["epsilon"]:
             lx = (lam * x).reshape(*x.shape[: x.ndim - dim], -1).sum(-1)
             a_bar = a_bar - 2 * kw["epsilon"] * lx.reshape(lx.shape + (1,) * dim) * a
-        return a_bar, lam, None, None, None, None, None, None
+        return a_bar, lam, None, None, None, None, None, None, None
+
+
+class _DurbinFactor:
+    """``R^{-1} = U diag(1/e) U^T`` for a symmetric positive definite Toeplitz R (1D), in O(m^2).
+
+    The Levinson-Durbin recursion on the lags ``r[0..m-1]`` produces, order by order, the
+    forward prediction-error filters ``f_k`` (``T_{k+1} f_k = e_k e_0``); their reversals
+    ``v_k = J f_k`` satisfy ``T_{k+1} v_k = e_k e_k`` and, as the columns of a unit upper
+    triangular U, give ``U^T R U = diag(e)``: the Cholesky factorisation of the *inverse*.
+    Computed once (``m`` steps of O(k)), it turns every later solve into two triangular
+    matrix-vector products, O(m^2) with no recursion. Stability as Levinson's (weakly stable for
+    SPD Toeplitz matrices, Cybenko 1980). Stores U: ``8 m^2`` bytes per batch item.
+    """
+
+    def __init__(self, r: torch.Tensor) -> None:
+        rn = r.detach().cpu().numpy()
+        batch, m = rn.shape[:-1], rn.shape[-1]
+        f = np.zeros((*batch, m))
+        f[..., 0] = 1.0
+        U = np.zeros((*batch, m, m))
+        U[..., 0, 0] = 1.0
+        e = np.empty((*batch, m))
+        e[..., 0] = rn[..., 0]
+        rrev = rn[..., ::-1]  # rrev[j] = r[m - 1 - j]
+        for k in range(1, m):
+            delta = (rrev[..., m - 1 - k : m - 1] * f[..., :k]).sum(-1)  # sum_i r[k - i] f[i]
+            gamma = -delta / e[..., k - 1]
+            g = f[..., : k + 1]
+            f[..., : k + 1] = g + gamma[..., None] * g[..., ::-1]
+            e[..., k] = e[..., k - 1] * (1.0 - gamma * gamma)
+            U[..., : k + 1, k] = f[..., k::-1]
+        if not (e > 0).all():
+            raise ValueError(
+                "the normal matrix A^T A is not numerically positive definite (a is (nearly) "
+                "zero or badly scaled); use epsilon > 0"
+            )
+        self.U = torch.from_numpy(U).to(r.device)
+        self.e = torch.from_numpy(e).to(r.device)
+
+    def solve(self, y: torch.Tensor) -> torch.Tensor:
+        """``R^{-1} y`` for y of shape (..., m): ``U ((U^T y) / e)``."""
+        U, e = _rhs_axes(self.U, y, 2), _rhs_axes(self.e, y, 1)
+        z = (y.unsqueeze(-2) @ U).squeeze(-2) / e
+        return (U @ z.unsqueeze(-1)).squeeze(-1)
+
+
+#: a WienerFactor keeps the Levinson-Durbin inverse factor (8 m^2 bytes) up to this many taps
+DURBIN_MAX_TAPS = 8192
+#: a WienerFactor materialises the filter operator W (8 n m bytes per item) up to this size
+OPERATOR_MAX_ENTRIES = 2**22
+
+
+def _resolve_solver(solver: str, dim: int, m: tuple[int, ...]) -> str:
+    solver = as_choice(solver, "solver", (*SOLVERS, "auto"))
+    if solver == "auto":
+        solver = (
+            "levinson" if dim == 1 else "cholesky" if math.prod(m) <= CHOLESKY_MAX_TAPS else "cg"
+        )
+    if solver == "levinson" and dim != 1:
+        raise ValueError("solver='levinson' is for dim=1 only; use 'cg' or 'dense' for images")
+    return solver
+
+
+def _resolve_epsilon(epsilon: Any, solver: str) -> float:
+    if epsilon is None:
+        epsilon = DEFAULT_FFT_EPSILON if solver == "fft" else 0.0
+    if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon >= 0):
+        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
+    if solver == "fft" and epsilon == 0:
+        raise ValueError("solver='fft' needs epsilon > 0 (it divides by |fft(a)|^2)")
+    return float(epsilon)
+
+
+class WienerFactor:
+    """Everything in ``wiener_filter(a, b, ...)`` that depends on ``a`` only, computed once.
+
+    ``w = (A^T A + ε r0 I)^{-1} A^T b_pad = W b`` is linear in ``b``; the matrix, its
+    factorisation and the spectrum of ``a`` depend on ``a`` alone. In training, ``a`` is the
+    fixed target (the loss's default direction): factorise once, then every epoch costs one FFT
+    correlation ``A^T b_pad`` and one solve with the stored factors, forward and backward (the
+    gradient with respect to b flows through ``A^T`` and ``R^{-1}`` only: no new factorisation).
+    For small problems (``prod(n) prod(m) <= OPERATOR_MAX_ENTRIES``, e.g. images up to 45x45
+    with a full-size filter) the exact solvers go one step further and materialise the operator
+    ``W = R^{-1} A_win^T`` (the b-window columns of the pseudo-inverse ``A^+``: n right-hand
+    sides with the stored factors, once): a call is then one matrix-vector product ``W b``
+    (``2 n m`` flops, the same order as two triangular solves, without the FFTs and the dozen
+    small operations around them that dominate at these sizes); its backward is ``W^T w̄``.
+
+    What is stored per solver (float64, per batch item):
+
+    ========== ================================================================ =============
+    solver     stored                                                           per call
+    ========== ================================================================ =============
+    cholesky   the two half-size Cholesky factors of the centrosymmetric R       W b, or
+               and their inverses (and W when small)                             2 tri. matvecs
+    levinson   Levinson-Durbin factor of R^{-1} = U diag(1/e) U^T (m <=          W b, or
+               ``DURBIN_MAX_TAPS``; above: the lags, one Levinson solve a call)  2 tri. matvecs
+    cg         nothing but conj(rfft(a)) (CG iterates each call)                 CG
+    fft        the whole multiplier conj(â) / (|â|^2 + ε r0)                     1 FFT pair
+    ========== ================================================================ =============
+
+    The factor is a snapshot of ``a``'s values (a copy is kept): :meth:`matches` compares a
+    tensor with it by value, so a caller can never use a factorisation of a stale signal
+    without noticing (:class:`WienerLoss` with ``cache_target=True`` checks every call).
+
+    Parameters are those of :func:`wiener_filter` ("dense" has nothing to reuse: not allowed).
+
+    Examples
+    --------
+    >>> a = torch.tensor([1.0, -2.0, 0.5, 3.0], dtype=torch.float64)
+    >>> fac = WienerFactor(a, solver="cholesky")
+    >>> b = torch.tensor([0.5, 1.0, -1.0, 2.0], dtype=torch.float64)
+    >>> bool(torch.allclose(fac.filter(b), wiener_filter(a, b, solver="cholesky")))
+    True
+    """
+
+    def __init__(
+        self,
+        a: Any,
+        filter_shape: int | Sequence[int] | None = None,
+        *,
+        dim: int = 1,
+        solver: str = "auto",
+        epsilon: float | None = None,
+        tol: float = 1e-12,
+        maxiter: int | None = None,
+        preconditioner: bool = True,
+    ) -> None:
+        dim = _check_dim(dim)
+        a = _as_signal(a, "a")
+        _check_pair(a, a, dim)
+        n = tuple(a.shape[-dim:])
+        m = _filter_shape(filter_shape, n)
+        solver = _resolve_solver(solver, dim, m)
+        if solver == "dense":
+            raise ValueError(
+                "solver='dense' (the reference) has no reusable factorisation; use 'cholesky', "
+                "'levinson', 'cg' or 'fft'"
+            )
+        epsilon = _resolve_epsilon(epsilon, solver)
+        _check_nonzero(a, dim, "a", "the normal matrix A^T A is singular (no unique filter)")
+        self.dim, self.n, self.m, self.solver, self.epsilon = dim, n, m, solver, epsilon
+        self.tol, self.maxiter, self.preconditioner = tol, maxiter, preconditioner
+        self.values = a.detach().clone()  # the snapshot the factors belong to
+        self.dtype = a.dtype
+        a64 = self.values.to(torch.float64)
+        self.a64 = a64
+        self.offset = zero_lag_index(m)
+        self.factor: Any = None
+        self.operator: torch.Tensor | None = None
+        if solver == "fft":
+            self.S = _grid(n, m)
+            A_hat = _rfft(a64, self.S)
+            r0 = a64.flatten(-dim).square().sum(-1).reshape(a.shape[:-dim] + (1,) * dim)
+            self.multiplier = A_hat.conj() / (A_hat.abs().square() + epsilon * r0)
+            return
+        self.S = _exact_grid(n, m)
+        A_hat = _rfft(a64, self.S)
+        self.multiplier = A_hat.conj()  # A^T b_pad = corr(a, b_pad)
+        if solver == "cholesky":
+            JR = _reversed_normal_matrix(a64, m, epsilon)
+            self.factor = _CentroCholesky(JR).invert_factors()
+        elif solver == "levinson" and m[0] <= DURBIN_MAX_TAPS:
+            r = _crop(_irfft(A_hat.abs().square(), self.S), m).clone()
+            r[..., 0] += epsilon * a64.square().sum(-1)
+            self.factor = _DurbinFactor(r)
+        if self.factor is not None and math.prod(n) * math.prod(m) <= OPERATOR_MAX_ENTRIES:
+            # W^T = A_win R^{-1}: row i = (R^{-1} A^T e_i)^T, so w = W b = (b^T W^T)^T
+            self.operator = self.factor.solve(_dense_matrix(a64, m, window=True))
+
+    def matches(self, a: torch.Tensor) -> bool:
+        """True when ``a`` has the factorised signal's shape, dtype, device and exact values."""
+        v = self.values
+        return (
+            isinstance(a, torch.Tensor)
+            and a.shape == v.shape
+            and a.dtype == v.dtype
+            and a.device == v.device
+            and torch.equal(a.detach(), v)
+        )
+
+    def filter(self, b: Any, a: torch.Tensor | None = None) -> torch.Tensor:
+        """The Wiener filter of ``(a, b)``, differentiable with respect to ``b``.
+
+        ``a``: optionally the live tensor the factor was computed from (same values, the
+        caller's responsibility, see :meth:`matches`); pass it when it requires a gradient so
+        that ``dw/da`` flows too (the stored factors are still reused). Returns ``(..., *m)``
+        in the dtype of the factorised signal.
+        """
+        b = _as_signal(b, "b")
+        if b.shape != self.values.shape:
+            raise ValueError(
+                f"b must have the factorised signal's shape {tuple(self.values.shape)}, got "
+                f"{tuple(b.shape)}"
+            )
+        b64 = b.to(torch.float64)
+        live = a is not None and a.requires_grad and torch.is_grad_enabled()
+        if self.solver == "fft":
+            if live:  # autograd through the division needs the live spectrum
+                w = _fft_filter(a.to(torch.float64), b64, self.m, self.epsilon)
+            else:
+                B_hat = _rfft(_place(b64, self.S, self.offset), self.S)
+                w = _crop(_irfft(self.multiplier * B_hat, self.S), self.m)
+            return w.to(self.dtype)
+        if self.operator is not None and not live:  # w = W b: one product (autograd: W^T w̄)
+            w = (b64.flatten(-self.dim).unsqueeze(-2) @ self.operator).squeeze(-2)
+            return w.reshape(*b.shape[: b.ndim - self.dim], *self.m).to(self.dtype)
+        a64 = a.to(torch.float64) if live else self.a64
+        conj_a = _rfft(a64, self.S).conj() if live else self.multiplier
+        g = _crop(_irfft(conj_a * _rfft(_place(b64, self.S, self.offset), self.S), self.S), self.m)
+        w = _NormalSolve.apply(
+            a64,
+            g,
+            self.dim,
+            self.solver,
+            self.epsilon,
+            self.tol,
+            self.maxiter,
+            self.preconditioner,
+            self.factor,
+        )
+        return w.to(self.dtype)
 
 
 # --------------------------------------------------------------------------------------------
@@ -513,11 +773,16 @@ class _NormalSolve(torch.autograd.Function):
 # --------------------------------------------------------------------------------------------
 
 
-def _dense_matrix(a: torch.Tensor, m: tuple[int, ...]) -> torch.Tensor:
-    """Batched explicit A: (..., prod(n + m - 1), prod(m)), by one vectorised gather."""
+def _dense_matrix(a: torch.Tensor, m: tuple[int, ...], window: bool = False) -> torch.Tensor:
+    """Batched explicit A: (..., prod(n + m - 1), prod(m)), by one vectorised gather.
+
+    ``window=True``: only the rows of b's window (offset = zero-lag index), (..., prod(n),
+    prod(m)); row i is ``(A^T b_pad)`` for b = the i-th unit vector (C-order).
+    """
     n = tuple(a.shape[-len(m) :])
-    P = tuple(ni + mi - 1 for ni, mi in zip(n, m))
-    grids_k = torch.meshgrid(*[torch.arange(p) for p in P], indexing="ij")
+    P = n if window else tuple(ni + mi - 1 for ni, mi in zip(n, m))
+    start = zero_lag_index(m) if window else (0,) * len(m)
+    grids_k = torch.meshgrid(*[torch.arange(s, s + p) for s, p in zip(start, P)], indexing="ij")
     grids_j = torch.meshgrid(*[torch.arange(q) for q in m], indexing="ij")
     flat = torch.zeros((math.prod(P), math.prod(m)), dtype=torch.long)
     inside = torch.ones_like(flat, dtype=torch.bool)
@@ -619,20 +884,9 @@ def wiener_filter(
     dim = _check_dim(dim)
     a, b = _as_signal(a, "a"), _as_signal(b, "b")
     _check_pair(a, b, dim)
-    solver = as_choice(solver, "solver", (*SOLVERS, "auto"))
     m = _filter_shape(filter_shape, tuple(a.shape[-dim:]))
-    if solver == "auto":
-        solver = (
-            "levinson" if dim == 1 else "cholesky" if math.prod(m) <= CHOLESKY_MAX_TAPS else "cg"
-        )
-    if solver == "levinson" and dim != 1:
-        raise ValueError("solver='levinson' is for dim=1 only; use 'cg' or 'dense' for images")
-    if epsilon is None:
-        epsilon = DEFAULT_FFT_EPSILON if solver == "fft" else 0.0
-    if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon >= 0):
-        raise ValueError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
-    if solver == "fft" and epsilon == 0:
-        raise ValueError("solver='fft' needs epsilon > 0 (it divides by |fft(a)|^2)")
+    solver = _resolve_solver(solver, dim, m)
+    epsilon = _resolve_epsilon(epsilon, solver)
     _check_nonzero(a, dim, "a", "the normal matrix A^T A is singular (no unique filter)")
     out_dtype = a.dtype
     a64, b64 = a.to(torch.float64), b.to(torch.float64)
@@ -774,6 +1028,20 @@ class WienerLoss(torch.nn.Module):
     solver, epsilon, tol : as in :func:`wiener_filter`.
     sigma : width of the Gaussian penalty.
     reduction : "mean" (default), "sum" or "none" over the leading axes.
+    cache_target : reuse the target's factorisation across calls (default False). With the
+        default direction the normal matrix ``A^T A`` is built from the **target** (A is the
+        Toeplitz matrix of the signal the filter is applied to), so in training - one fixed
+        target, a new prediction every epoch - its factorisation never changes. With
+        ``cache_target=True`` the loss keeps a :class:`WienerFactor` of the target (a copy of
+        its values, the factors: e.g. 2 (m/2)^2 floats for "cholesky") and, on every call,
+        compares the target with that copy **by value** (``torch.equal``, O(size)); a new or
+        in-place modified target, or changed settings, trigger a new factorisation
+        (``factorisations`` counts them). Same loss and gradient as without the cache (up to
+        rounding: "levinson" then solves with the Levinson-Durbin factor of R^{-1} instead of
+        a fresh Levinson recursion); gradients with respect to the target still flow. Used for
+        the pairs whose filter is applied to the target ("target_to_prediction" and half of
+        "symmetric"); "prediction_to_target" rebuilds its matrix from the prediction each call,
+        and solver "dense" (the reference) never caches.
 
     Examples
     --------
@@ -795,6 +1063,7 @@ class WienerLoss(torch.nn.Module):
         sigma: float = 0.5,
         reduction: str = "mean",
         direction: str = "target_to_prediction",
+        cache_target: bool = False,
     ) -> None:
         super().__init__()
         self.dim = _check_dim(dim)
@@ -814,12 +1083,46 @@ class WienerLoss(torch.nn.Module):
         self._penalty = penalty if isinstance(penalty, torch.Tensor) else None
         self.filter_shape = filter_shape
         self.epsilon, self.tol, self.sigma = epsilon, tol, sigma
+        if not isinstance(cache_target, bool):
+            raise TypeError(f"cache_target must be True or False, got {cache_target!r}")
+        self.cache_target = cache_target
+        self.factorisations = 0  # WienerFactor objects built by the target cache
+        self._target_factor: WienerFactor | None = None
+        self._target_settings: tuple = ()
+        self._penalties: dict[tuple, torch.Tensor] = {}
 
     def penalty(self, filter_shape: Sequence[int]) -> torch.Tensor:
         """The penalty T for filters of ``filter_shape``."""
         if self._penalty is not None:
             return self._penalty
         return make_penalty(self.penalty_kind, tuple(filter_shape), self.sigma)
+
+    def _penalty_like(self, w: torch.Tensor) -> torch.Tensor:
+        shape = tuple(w.shape[-self.dim :])
+        if self._penalty is not None:
+            return self._penalty.to(dtype=w.dtype, device=w.device)
+        key = (self.penalty_kind, self.sigma, shape, w.dtype, w.device)
+        if key not in self._penalties:  # a pure function of the key: safe to keep
+            self._penalties[key] = self.penalty(shape).to(dtype=w.dtype, device=w.device)
+        return self._penalties[key]
+
+    def target_factor(self, target: torch.Tensor) -> WienerFactor:
+        """The (cached) :class:`WienerFactor` of ``target``: reused while the target's values and
+        the loss's settings are unchanged, recomputed otherwise."""
+        settings = (self.filter_shape, self.dim, self.solver, self.epsilon, self.tol)
+        fac = self._target_factor
+        if fac is None or self._target_settings != settings or not fac.matches(target):
+            fac = WienerFactor(
+                target,
+                self.filter_shape,
+                dim=self.dim,
+                solver=self.solver,
+                epsilon=self.epsilon,
+                tol=self.tol,
+            )
+            self._target_factor, self._target_settings = fac, settings
+            self.factorisations += 1
+        return fac
 
     def filter(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """The Wiener filter mapping ``a`` onto ``b`` with this loss's settings."""
@@ -838,7 +1141,9 @@ class WienerLoss(torch.nn.Module):
         _check_pair(prediction, target, self.dim, names=("prediction", "target"))
         why = "the Wiener filter would be zero and the loss 0/0"
         _check_nonzero(prediction, self.dim, "prediction", why)
-        _check_nonzero(target, self.dim, "target", why)
+        fac = self._target_factor
+        if not (self.cache_target and fac is not None and fac.matches(target)):
+            _check_nonzero(target, self.dim, "target", why)  # (a cached one was checked)
         pairs = {
             "target_to_prediction": [(target, prediction)],
             "prediction_to_target": [(prediction, target)],
@@ -846,8 +1151,11 @@ class WienerLoss(torch.nn.Module):
         }[self.direction]
         values = []
         for a, b in pairs:
-            w = self.filter(a, b)
-            values.append(filter_penalty(w, self.penalty(tuple(w.shape[-self.dim :]))))
+            if self.cache_target and a is target and self.solver != "dense":
+                w = self.target_factor(target).filter(b, a=target)
+            else:
+                w = self.filter(a, b)
+            values.append(filter_penalty(w, self._penalty_like(w)))
         f = sum(values) / len(values)
         if self.reduction == "mean":
             return f.mean()
@@ -857,7 +1165,10 @@ class WienerLoss(torch.nn.Module):
 
     def extra_repr(self) -> str:
         kind = self.penalty_kind or "custom"
-        return f"dim={self.dim}, penalty={kind}, solver={self.solver}, direction={self.direction}"
+        return (
+            f"dim={self.dim}, penalty={kind}, solver={self.solver}, direction={self.direction}, "
+            f"cache_target={self.cache_target}"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover - self-demo

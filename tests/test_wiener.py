@@ -11,7 +11,9 @@ import scipy.linalg
 import scipy.signal
 import torch
 
+import convlab.wiener as wiener_module
 from convlab.wiener import (
+    WienerFactor,
     WienerLoss,
     apply_filter,
     dense_bytes,
@@ -375,3 +377,154 @@ def test_normal_matrix_and_centrosymmetric_cholesky_match_the_explicit_matrix(m,
     assert _rel(x.reshape(2, -1), expected) < 1e-10
     # the factors are reused for the adjoint solve: same answer again
     assert _rel(info.factor.solve(g.reshape(2, -1)), expected) < 1e-10
+
+
+# --------------------------------------------------------------------------------------------
+# the target's factorisation, computed once (WienerFactor, WienerLoss(cache_target=True))
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(params=["operator", "factors"])
+def factor_path(request, monkeypatch):
+    """Run a test twice: with the materialised operator W and with the stored factors only."""
+    if request.param == "factors":
+        monkeypatch.setattr(wiener_module, "OPERATOR_MAX_ENTRIES", 0)
+    return request.param
+
+
+@pytest.mark.parametrize(
+    ("n", "m", "solver"),
+    [
+        ((12,), (12,), "levinson"),
+        ((12,), (7,), "levinson"),
+        ((13,), (13,), "cholesky"),
+        ((9,), (4,), "cg"),
+        ((6, 5), (6, 5), "cholesky"),
+        ((7, 7), (3, 4), "cholesky"),
+        ((6, 5), (6, 5), "cg"),
+    ],
+)
+def test_wiener_factor_matches_lstsq(n, m, solver, factor_path):
+    rng = np.random.default_rng(sum(n) + sum(m))
+    a = rng.standard_normal((2, *n))
+    b = rng.standard_normal((3, 2, *n))  # three right-hand sides for one factorisation
+    fac = WienerFactor(torch.from_numpy(a), m, dim=len(n), solver=solver)
+    assert (fac.operator is not None) == (factor_path == "operator" and solver != "cg")
+    ref = _reference_1d if len(n) == 1 else _reference_2d
+    for bk in b:
+        w = fac.filter(torch.from_numpy(bk)).numpy()
+        for i in range(2):
+            m_arg = m[0] if len(n) == 1 else m
+            assert _rel(w[i], ref(a[i], bk[i], m_arg)) < 1e-8
+
+
+def test_levinson_durbin_factor_is_the_inverse(monkeypatch):
+    # R^{-1} = U diag(1/e) U^T against numpy's inverse of scipy's Toeplitz matrix
+    r = np.array([4.0, 1.5, -0.7, 0.3, 0.2, -0.1])
+    fac = wiener_module._DurbinFactor(torch.from_numpy(r))
+    R = scipy.linalg.toeplitz(r)
+    U = fac.U.numpy()
+    assert np.allclose(np.triu(U), U) and np.allclose(np.diag(U), 1.0)
+    np.testing.assert_allclose(U @ np.diag(1 / fac.e.numpy()) @ U.T, np.linalg.inv(R), atol=1e-12)
+    with pytest.raises(ValueError, match="positive definite"):
+        wiener_module._DurbinFactor(torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64))
+    # without the Durbin factor (large m) the levinson WienerFactor still solves exactly
+    monkeypatch.setattr(wiener_module, "DURBIN_MAX_TAPS", 0)
+    a, b = torch.randn(2, 10, dtype=torch.float64), torch.randn(2, 10, dtype=torch.float64)
+    fac = WienerFactor(a, solver="levinson")
+    assert fac.factor is None and fac.operator is None
+    assert _rel(fac.filter(b), wiener_filter(a, b, solver="dense")) < 1e-10
+
+
+def _loss_and_grads(loss, p, t):
+    p, t = (
+        p.detach().clone().requires_grad_(True),
+        t.detach().clone().requires_grad_(t.requires_grad),
+    )
+    value = loss(p, t)
+    value.backward()
+    return value.detach(), p.grad, t.grad
+
+
+@pytest.mark.parametrize(
+    ("dim", "shape", "solver", "direction", "target_grad"),
+    [
+        (1, (2, 3, 11), "levinson", "target_to_prediction", False),
+        (1, (2, 11), "cholesky", "symmetric", True),
+        (1, (2, 10), "fft", "target_to_prediction", True),
+        (2, (2, 1, 6, 5), "cholesky", "target_to_prediction", False),
+        (2, (2, 1, 6, 5), "cholesky", "target_to_prediction", True),
+        (2, (1, 2, 5, 5), "cg", "symmetric", False),
+        (2, (1, 1, 6, 6), "fft", "target_to_prediction", False),
+    ],
+)
+def test_cached_loss_and_gradient_equal_the_uncached(
+    dim, shape, solver, direction, target_grad, factor_path
+):
+    gen = torch.Generator().manual_seed(11)
+    t = torch.randn(shape, dtype=torch.float64, generator=gen).requires_grad_(target_grad)
+    kw = dict(dim=dim, penalty="gaussian", solver=solver, direction=direction, tol=1e-13)
+    plain, cached = WienerLoss(**kw), WienerLoss(**kw, cache_target=True)
+    for _ in range(3):  # three epochs: one factorisation, reused twice
+        p = t.detach() + 0.5 * torch.randn(shape, dtype=torch.float64, generator=gen)
+        f0, gp0, gt0 = _loss_and_grads(plain, p, t)
+        f1, gp1, gt1 = _loss_and_grads(cached, p, t)
+        assert abs(float(f1 - f0)) <= 1e-10 * abs(float(f0))
+        assert _rel(gp1, gp0) < 1e-10
+        if target_grad:
+            assert _rel(gt1, gt0) < 1e-10
+    assert cached.factorisations == 1
+
+
+def test_cache_is_keyed_on_the_target_values(factor_path):
+    gen = torch.Generator().manual_seed(12)
+    t = torch.randn(1, 1, 6, 6, dtype=torch.float64, generator=gen)
+    p = torch.randn(1, 1, 6, 6, dtype=torch.float64, generator=gen)
+    loss = WienerLoss(dim=2, penalty="sharp", cache_target=True)
+    plain = WienerLoss(dim=2, penalty="sharp")
+    loss(p, t)
+    loss(p, t.clone())  # another tensor, same values: reused
+    assert loss.factorisations == 1
+    t.mul_(-1.5).add_(0.25)  # in place: the values change, the cache must notice
+    assert torch.allclose(loss(p, t), plain(p, t), rtol=1e-12)
+    assert loss.factorisations == 2
+    with torch.no_grad():
+        t.data[0, 0, 2, 3] += 1.0  # even a change that bypasses autograd's version counter
+    assert torch.allclose(loss(p, t), plain(p, t), rtol=1e-12)
+    assert loss.factorisations == 3
+    t2 = torch.randn(1, 1, 6, 6, dtype=torch.float64, generator=gen)
+    assert torch.allclose(loss(p, t2), plain(p, t2), rtol=1e-12)
+    assert loss.factorisations == 4
+    loss.epsilon = plain.epsilon = 0.1  # changed settings: recomputed too
+    assert torch.allclose(loss(p, t2), plain(p, t2), rtol=1e-12)
+    assert loss.factorisations == 5
+    assert torch.allclose(loss(p, t2.float()), plain(p, t2.float()), rtol=1e-5)  # new dtype
+    assert loss.factorisations == 6
+
+
+@pytest.mark.parametrize(
+    ("dim", "shape", "solver"),
+    [(1, (2, 7), "levinson"), (2, (2, 1, 4, 3), "cholesky"), (2, (1, 1, 4, 4), "fft")],
+)
+def test_gradcheck_through_the_cached_path(dim, shape, solver, factor_path):
+    gen = torch.Generator().manual_seed(13)
+    t = torch.randn(shape, dtype=torch.float64, generator=gen)
+    p = torch.randn(shape, dtype=torch.float64, generator=gen, requires_grad=True)
+    loss = WienerLoss(dim=dim, penalty="sharp", solver=solver, cache_target=True)
+    assert torch.autograd.gradcheck(lambda p: loss(p, t), (p,))
+    assert loss.factorisations == 1  # every evaluation reused the one factorisation
+    t.requires_grad_(True)  # through the stored factors with a live target (recomputed per t)
+    assert torch.autograd.gradcheck(loss, (p, t))
+
+
+def test_wiener_factor_errors():
+    a = torch.randn(2, 8, dtype=torch.float64)
+    with pytest.raises(ValueError, match="dense"):
+        WienerFactor(a, solver="dense")
+    with pytest.raises(ValueError, match="all zero"):
+        WienerFactor(torch.zeros(2, 8))
+    with pytest.raises(ValueError, match="shape"):
+        WienerFactor(a).filter(torch.randn(3, 8))
+    with pytest.raises(TypeError, match="cache_target"):
+        WienerLoss(dim=1, cache_target=1)
+    assert not WienerFactor(a).matches(a.float()) and WienerFactor(a).matches(a.clone())
