@@ -626,11 +626,13 @@ class WienerFactor:
     correlation ``A^T b_pad`` and one solve with the stored factors, forward and backward (the
     gradient with respect to b flows through ``A^T`` and ``R^{-1}`` only: no new factorisation).
     For small problems (``prod(n) prod(m) <= OPERATOR_MAX_ENTRIES``, e.g. images up to 45x45
-    with a full-size filter) the exact solvers go one step further and materialise the operator
+    with a full-size filter) the factorisation goes one step further and materialises the operator
     ``W = R^{-1} A_win^T`` (the b-window columns of the pseudo-inverse ``A^+``: n right-hand
     sides with the stored factors, once): a call is then one matrix-vector product ``W b``
     (``2 n m`` flops, the same order as two triangular solves, without the FFTs and the dozen
     small operations around them that dominate at these sizes); its backward is ``W^T w̄``.
+    ("fft" materialises its own, approximate, operator the same way: then a call of the exact
+    and of the fft filter cost the same.)
 
     What is stored per solver (float64, per batch item):
 
@@ -642,7 +644,8 @@ class WienerFactor:
     levinson   Levinson-Durbin factor of R^{-1} = U diag(1/e) U^T (m <=          W b, or
                ``DURBIN_MAX_TAPS``; above: the lags, one Levinson solve a call)  2 tri. matvecs
     cg         nothing but conj(rfft(a)) (CG iterates each call)                 CG
-    fft        the whole multiplier conj(â) / (|â|^2 + ε r0)                     1 FFT pair
+    fft        the whole multiplier conj(â) / (|â|^2 + ε r0) (and W when small)  W b, or
+                                                                                1 FFT pair
     ========== ================================================================ =============
 
     The factor is a snapshot of ``a``'s values (a copy is kept): :meth:`matches` compares a
@@ -699,6 +702,14 @@ class WienerFactor:
             A_hat = _rfft(a64, self.S)
             r0 = a64.flatten(-dim).square().sum(-1).reshape(a.shape[:-dim] + (1,) * dim)
             self.multiplier = A_hat.conj() / (A_hat.abs().square() + epsilon * r0)
+            if math.prod(n) * math.prod(m) <= OPERATOR_MAX_ENTRIES:
+                # row i of W^T = the fft filter of the i-th unit vector (all of them at once)
+                N, nb = math.prod(n), a.ndim - dim
+                units = torch.eye(N, dtype=torch.float64, device=a.device)
+                units = units.reshape(N, *(1,) * nb, *n)
+                B_hat = _rfft(_place(units, self.S, self.offset), self.S)
+                rows = _crop(_irfft(self.multiplier * B_hat, self.S), m).flatten(-dim)
+                self.operator = rows.movedim(0, -2).contiguous()  # (..., N, M)
             return
         self.S = _exact_grid(n, m)
         A_hat = _rfft(a64, self.S)
@@ -741,6 +752,9 @@ class WienerFactor:
             )
         b64 = b.to(torch.float64)
         live = a is not None and a.requires_grad and torch.is_grad_enabled()
+        if self.operator is not None and not live:  # w = W b: one product (autograd: W^T w̄)
+            w = (b64.flatten(-self.dim).unsqueeze(-2) @ self.operator).squeeze(-2)
+            return w.reshape(*b.shape[: b.ndim - self.dim], *self.m).to(self.dtype)
         if self.solver == "fft":
             if live:  # autograd through the division needs the live spectrum
                 w = _fft_filter(a.to(torch.float64), b64, self.m, self.epsilon)
@@ -748,9 +762,6 @@ class WienerFactor:
                 B_hat = _rfft(_place(b64, self.S, self.offset), self.S)
                 w = _crop(_irfft(self.multiplier * B_hat, self.S), self.m)
             return w.to(self.dtype)
-        if self.operator is not None and not live:  # w = W b: one product (autograd: W^T w̄)
-            w = (b64.flatten(-self.dim).unsqueeze(-2) @ self.operator).squeeze(-2)
-            return w.reshape(*b.shape[: b.ndim - self.dim], *self.m).to(self.dtype)
         a64 = a.to(torch.float64) if live else self.a64
         conj_a = _rfft(a64, self.S).conj() if live else self.multiplier
         g = _crop(_irfft(conj_a * _rfft(_place(b64, self.S, self.offset), self.S), self.S), self.m)
