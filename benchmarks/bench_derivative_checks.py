@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from convlab.checks import jacobian_transpose_test, taylor_test
 from convlab.conv import Conv2D
 from convlab.conv_autograd import periodic_conv
+from convlab.structured import conv_matrix
 
 
 class Counted:
@@ -114,6 +115,33 @@ def _derivative_row(theta, y0, gradcheck_max: int, repeat: int) -> str:
     )
 
 
+def sparse_checks(sizes, repeat: int) -> None:
+    """The same two checks for a cheap operator: the check's own overhead becomes visible."""
+    print("\nTable 1b: the same checks of y -> tanh(K y) with K the sparse 5-point periodic matrix")
+    print("(numpy; J v = (1 - tanh(K y)^2) * (K v), J^T w = K^T ((1 - tanh(K y)^2) * w))")
+    print(f"{'n':>9s} {'f(y) [ms]':>10s} {'ours [s]':>9s} {'ours/f(y)':>10s} {'f calls':>8s}")
+    rng = np.random.default_rng(0)
+    theta = rng.standard_normal(5)
+    for n in sizes:
+        K = conv_matrix(theta, n, "periodic")
+        KT = K.T.tocsr()
+        y0 = rng.standard_normal(n)
+        d = 1.0 - np.tanh(K @ y0) ** 2
+        f = Counted(lambda y, K=K: np.tanh(K @ y))
+
+        def ours(f=f, K=K, KT=KT, y0=y0, d=d, n=n):
+            f.calls = 0
+            tt = taylor_test(f, y0, jvp=lambda x, v: (1.0 - np.tanh(K @ x) ** 2) * (K @ v))
+            jt = jacobian_transpose_test(lambda v: d * (K @ v), lambda w: KT @ (d * w), in_shape=n)
+            assert tt.passed and jt.passed, (tt.summary(), jt)
+            return f.calls
+
+        n_f = ours()
+        t_ours = median_time(ours, repeat)
+        t_f = median_time(lambda f=f, y0=y0: f.fn(y0), max(repeat, 3))
+        print(f"{n:>9d} {1e3 * t_f:>10.2f} {t_ours:>9.3f} {t_ours / t_f:>9.0f}x {n_f:>8d}")
+
+
 def conv2d_costs(cases, repeat: int) -> None:
     print("\nTable 2: 2D periodic convolution, time relative to the FFT (Conv2D.K)")
     print(f"{'image':>11s} {'stencil':>8s} {'sparse/FFT':>11s} {'F.conv2d/FFT':>13s}")
@@ -148,9 +176,11 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)  # comparable numbers on a shared machine
     if args.quick:
         derivative_checks([64, 256], gradcheck_max=256, repeat=1)
+        sparse_checks([256], repeat=1)
         conv2d_costs([(32, 3), (64, 5)], repeat=3)
     else:
         derivative_checks([512, 2048, 8192, 100_000, 1_000_000], gradcheck_max=2048, repeat=3)
+        sparse_checks([10_000, 100_000, 1_000_000], repeat=3)
         conv2d_costs([(128, 3), (128, 7), (512, 3), (512, 7), (1024, 3), (1024, 7)], repeat=5)
 
 
