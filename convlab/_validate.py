@@ -41,3 +41,24 @@ def as_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
     return value
+
+
+def as_real_tensor(value: Any, name: str) -> Any:
+    """``value`` as a real floating ``torch.Tensor`` (arrays and lists accepted; ints -> float64).
+
+    torch is imported here, not at module level, so numpy-only users of this module stay light.
+    """
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        t = value
+    else:
+        arr = np.asarray(value)
+        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+            raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+        t = torch.as_tensor(arr)
+    if t.is_complex():
+        raise TypeError(f"{name} must be real, got dtype {t.dtype}")
+    if not t.is_floating_point():
+        t = t.to(torch.float64)
+    return t

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from convlab._validate import as_choice, as_size
+from convlab._validate import as_choice, as_real_tensor, as_size
 
 METHODS = ("index", "loop", "roll")
 METHODS_2D = ("index", "loop")
@@ -49,17 +49,7 @@ METHODS_2D = ("index", "loop")
 
 def _as_tensor(x: Any, name: str, ndim: int) -> torch.Tensor:
     """``x`` as a floating torch tensor with ``ndim`` dimensions (arrays, lists, tensors)."""
-    if isinstance(x, torch.Tensor):
-        t = x
-    else:
-        arr = np.asarray(x)
-        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
-        t = torch.as_tensor(arr)
-    if t.is_complex():
-        raise TypeError(f"{name} must be real, got dtype {t.dtype}")
-    if not t.is_floating_point():
-        t = t.to(torch.float64)
+    t = as_real_tensor(x, name)
     if t.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {tuple(t.shape)}")
     if t.numel() == 0:

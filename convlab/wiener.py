@@ -76,7 +76,7 @@ import scipy.fft
 import scipy.linalg
 import torch
 
-from convlab._validate import as_choice, as_size
+from convlab._validate import as_choice, as_real_tensor, as_size
 
 SOLVERS = ("dense", "levinson", "cholesky", "cg", "fft")
 #: "auto" uses cholesky in 2D up to this many filter taps, cg above
@@ -92,21 +92,6 @@ DENSE_MEMORY_LIMIT = 8 * 2**30
 # --------------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------------
-
-
-def _as_signal(x: Any, name: str) -> torch.Tensor:
-    if isinstance(x, torch.Tensor):
-        t = x
-    else:
-        arr = np.asarray(x)
-        if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-            raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
-        t = torch.as_tensor(arr)
-    if t.is_complex():
-        raise TypeError(f"{name} must be real, got dtype {t.dtype}")
-    if not t.is_floating_point():
-        t = t.to(torch.float64)
-    return t
 
 
 def _check_dim(dim: Any) -> int:
@@ -214,7 +199,7 @@ def _irfft(X: torch.Tensor, S: tuple[int, ...]) -> torch.Tensor:
 def full_convolution(a: Any, w: Any, *, dim: int = 1) -> torch.Tensor:
     """``conv(a, w, 'full')`` over the last ``dim`` axes, by FFT (batched; equals ``A @ w``)."""
     dim = _check_dim(dim)
-    a, w = _as_signal(a, "a"), _as_signal(w, "w")
+    a, w = as_real_tensor(a, "a"), as_real_tensor(w, "w")
     n, m = tuple(a.shape[-dim:]), tuple(w.shape[-dim:])
     S = tuple(ni + mi - 1 for ni, mi in zip(n, m))
     return _irfft(_rfft(a, S) * _rfft(w, S), S)
@@ -228,7 +213,7 @@ def apply_filter(a: Any, w: Any, *, dim: int = 1) -> torch.Tensor:
     """
     dim = _check_dim(dim)
     full = full_convolution(a, w, dim=dim)
-    n, m = tuple(_as_signal(a, "a").shape[-dim:]), tuple(_as_signal(w, "w").shape[-dim:])
+    n, m = tuple(as_real_tensor(a, "a").shape[-dim:]), tuple(as_real_tensor(w, "w").shape[-dim:])
     return _crop(full, n, zero_lag_index(m))
 
 
@@ -676,7 +661,7 @@ class WienerFactor:
         preconditioner: bool = True,
     ) -> None:
         dim = _check_dim(dim)
-        a = _as_signal(a, "a")
+        a = as_real_tensor(a, "a")
         _check_pair(a, a, dim)
         n = tuple(a.shape[-dim:])
         m = _filter_shape(filter_shape, n)
@@ -744,7 +729,7 @@ class WienerFactor:
         that ``dw/da`` flows too (the stored factors are still reused). Returns ``(..., *m)``
         in the dtype of the factorised signal.
         """
-        b = _as_signal(b, "b")
+        b = as_real_tensor(b, "b")
         if b.shape != self.values.shape:
             raise ValueError(
                 f"b must have the factorised signal's shape {tuple(self.values.shape)}, got "
@@ -893,7 +878,7 @@ def wiener_filter(
     True
     """
     dim = _check_dim(dim)
-    a, b = _as_signal(a, "a"), _as_signal(b, "b")
+    a, b = as_real_tensor(a, "a"), as_real_tensor(b, "b")
     _check_pair(a, b, dim)
     m = _filter_shape(filter_shape, tuple(a.shape[-dim:]))
     solver = _resolve_solver(solver, dim, m)
@@ -925,7 +910,7 @@ def lecture_wiener_filter(a: torch.Tensor, b: torch.Tensor, method: str = "loop"
 
     method = as_choice(method, "method", ("loop", "roll", "2d"))
     d = 2 if method == "2d" else 1
-    a, b = _as_signal(a, "a"), _as_signal(b, "b")
+    a, b = as_real_tensor(a, "a"), as_real_tensor(b, "b")
     _check_pair(a, b, d)
     n = tuple(a.shape[-d:])
     c = zero_lag_index(n)
@@ -1148,7 +1133,8 @@ class WienerLoss(torch.nn.Module):
         )
 
     def forward(self, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        prediction, target = _as_signal(prediction, "prediction"), _as_signal(target, "target")
+        prediction = as_real_tensor(prediction, "prediction")
+        target = as_real_tensor(target, "target")
         _check_pair(prediction, target, self.dim, names=("prediction", "target"))
         why = "the Wiener filter would be zero and the loss 0/0"
         _check_nonzero(prediction, self.dim, "prediction", why)
