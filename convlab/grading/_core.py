@@ -106,14 +106,18 @@ class Cases:
     results: list[CaseResult] = field(default_factory=list)
 
     def call(self, label: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call the student's function; record a failure (and return None) if it raises."""
+        """Call the student's function. If it raises or returns None, record a failed case and
+        return None, so a check only has to skip ``None``."""
         try:
-            return func(*args, **kwargs)
+            result = func(*args, **kwargs)
         except NotImplementedError as exc:
             raise NotDoneYet(str(exc)) from exc
         except Exception as exc:  # any error in student code is a failed case, not a crash
             self.fail(label, f"raised {type(exc).__name__}: {exc}")
             return None
+        if result is None:
+            self.fail(label, "your function returned None (missing `return`?)")
+        return result
 
     def record(self, label: str, passed: bool, detail: str = "") -> bool:
         self.results.append(CaseResult(label, bool(passed), detail))
