@@ -93,3 +93,33 @@ def _normalise_axis(axis: int, ndim: int) -> int:
     if not -ndim <= axis < ndim:
         raise ValueError(f"axis {axis} is out of range for an array with {ndim} dimension(s)")
     return int(axis) % ndim
+
+
+def _demo() -> None:
+    """``python -m convlab.fourier``: the lecture's steps 2-5 in a few lines, with checks."""
+    from convlab.checks import eigenvalues_match
+    from convlab.structured import conv_matrix
+
+    rng = np.random.default_rng(0)
+    theta, n = rng.standard_normal(3), 16
+    K = conv_matrix(theta, n, "periodic")
+    lam = circulant_eigenvalues(theta, n)
+    y = rng.standard_normal(n)
+    print(
+        "eig(full(K)) == fft(K(:,1)) as multisets:",
+        eigenvalues_match(np.linalg.eigvals(K.toarray()), lam).passed,
+    )
+    print("K y  by FFT:", np.allclose(circulant_matvec(theta, y), K @ y))
+    print("K'y by FFT:", np.allclose(circulant_matvec(theta, y, transpose=True), K.T @ y))
+    th5 = rng.standard_normal(5)
+    print(
+        "eigenvalues of a 5-point stencil without K:",
+        eigenvalues_match(
+            np.linalg.eigvals(conv_matrix(th5, n, "periodic").toarray()),
+            circulant_eigenvalues(th5, n),
+        ).passed,
+    )
+
+
+if __name__ == "__main__":
+    _demo()

@@ -128,3 +128,23 @@ def _by_loop(theta: np.ndarray, n: int, boundary: str) -> sp.csr_array:
             elif 0 <= j < n:
                 K[i, j] = theta[p]
     return sp.csr_array(K)
+
+
+def _demo() -> None:
+    """``python -m convlab.structured``: the lecture's 4x4 examples and the three builders."""
+    theta = [1, 2, 3]
+    for boundary, n in (("zero", 4), ("periodic", 4), ("valid", 6)):
+        print(f"{boundary} boundary, theta = {theta}, n = {n}:")
+        print(conv_matrix(theta, n, boundary).toarray())
+    rng = np.random.default_rng(0)
+    th = rng.standard_normal(5)
+    same = all(
+        (conv_matrix(th, 12, b, method=m) != conv_matrix(th, 12, b)).nnz == 0
+        for b in BOUNDARIES
+        for m in METHODS
+    )
+    print("index, spdiags and loop builders agree:", same)
+
+
+if __name__ == "__main__":
+    _demo()
