@@ -175,6 +175,31 @@ class Cases:
             )
         return self.record(label, True)
 
+    def compare_eigenvalues(
+        self, label: str, got: Any, expected: Any, *, shape: tuple[int, ...] | None = None
+    ) -> bool:
+        """Compare eigenvalues as multisets (never by position), with
+        :func:`convlab.checks.eigenvalues_match` and its default tolerance.
+
+        ``shape`` is the layout the answer must have (default: a 1-D vector with one entry per
+        expected eigenvalue; e.g. ``(n1, n2)`` for an ``fft2`` layout).
+        """
+        from convlab.checks import eigenvalues_match
+
+        if got is None:
+            return self.fail(label, "your function returned None (missing `return`?)")
+        try:
+            lam = as_array(got)
+        except Exception as exc:
+            return self.fail(label, f"could not turn the answer into an array ({exc})")
+        want = (np.size(expected),) if shape is None else tuple(shape)
+        if lam.shape != want:
+            return self.fail(
+                label, f"expected eigenvalues in an array of shape {want}, got {lam.shape}"
+            )
+        res = eigenvalues_match(lam.ravel(), np.ravel(expected))
+        return self.record(label, res.passed, res.reason or "")
+
 
 def _fmt(x: Any) -> str:
     x = complex(x)
