@@ -27,7 +27,7 @@ Conventions (stated once, used everywhere)
 - FFTs: ``torch.fft.rfftn`` with the default ``norm="backward"`` on a grid ``S`` per axis with
   ``S >= n + m - 1`` (no wrap-around in A w, A^T b) and ``S >= 2m - 1`` (circulant embedding of
   R). The eigenvalues of that embedding are ``|rfftn(a, S)|^2``, so ``R v`` costs one FFT pair.
-  The exact solvers round S up to a 2/3/5-smooth length (same products, no slow prime FFTs).
+  S is rounded up to a 2/3/5-smooth length (same exact products, no slow prime-length FFTs).
 
 Solvers (one interface, ``solver=``)
 ------------------------------------
@@ -160,18 +160,17 @@ def _dims(d: int) -> tuple[int, ...]:
     return tuple(range(-d, 0))
 
 
-def _grid(n: tuple[int, ...], m: tuple[int, ...]) -> tuple[int, ...]:
-    # S >= n + m - 1: A w and A^T b without wrap-around; S >= 2m - 1: circulant embedding of R.
-    # The "fft" solver's answer depends on S (it is the circulant approximation on this grid).
-    return tuple(max(ni + mi - 1, 2 * mi - 1) for ni, mi in zip(n, m))
-
-
 @functools.lru_cache(maxsize=256)
-def _exact_grid(n: tuple[int, ...], m: tuple[int, ...]) -> tuple[int, ...]:
-    """The smallest 2/3/5-smooth grid >= :func:`_grid`: any such S gives the *same* exact
-    products A w, A^T b, R v (no wrap-around), and a prime S (e.g. 47 = 24 + 24 - 1) would make
-    every FFT several times slower (Bluestein)."""
-    return tuple(scipy.fft.next_fast_len(s, real=True) for s in _grid(n, m))
+def _fft_grid(n: tuple[int, ...], m: tuple[int, ...]) -> tuple[int, ...]:
+    """The FFT grid S per axis: the smallest 2/3/5-smooth length >= max(n + m - 1, 2m - 1).
+
+    S >= n + m - 1: A w and A^T b without wrap-around; S >= 2m - 1: circulant embedding of R. Any
+    such S gives the *same* exact products, and a prime S (e.g. 47 = 24 + 24 - 1) would make
+    every FFT several times slower (Bluestein). The "fft" solver's answer is the circulant
+    approximation on this grid (it depends on S, weakly)."""
+    return tuple(
+        scipy.fft.next_fast_len(max(ni + mi - 1, 2 * mi - 1), real=True) for ni, mi in zip(n, m)
+    )
 
 
 def _crop(x: torch.Tensor, shape: tuple[int, ...], start: tuple[int, ...] | None = None):
@@ -325,7 +324,7 @@ def _lag_block(a: torch.Tensor, m: tuple[int, ...]) -> torch.Tensor:
     sit at ``k mod S`` of the circular autocorrelation, exact because ``S >= n + m - 1``.
     """
     d = len(m)
-    S = _exact_grid(tuple(a.shape[-d:]), m)
+    S = _fft_grid(tuple(a.shape[-d:]), m)
     r = _irfft(_rfft(a, S).abs().square(), S)
     rr = torch.roll(r, shifts=tuple(mi - 1 for mi in m), dims=_dims(d))
     return _crop(rr, tuple(2 * mi - 1 for mi in m)).contiguous()
@@ -468,7 +467,7 @@ def solve_normal_equations(
     n, m = tuple(a.shape[-dim:]), tuple(rhs.shape[-dim:])
     if solver == "cholesky":
         return _cholesky(a, rhs, m, epsilon)
-    S = _exact_grid(n, m)
+    S = _fft_grid(n, m)
     spec = _rfft(a, S).abs().square()
     r0 = a.reshape(*a.shape[: a.ndim - dim], -1).square().sum(-1)
     ridge = (epsilon * r0).reshape(r0.shape + (1,) * dim)
@@ -521,7 +520,7 @@ class _NormalSolve(torch.autograd.Function):
         if not ctx.needs_input_grad[0]:  # a is a constant (e.g. the target): g_bar = λ only
             return None, lam, None, None, None, None, None, None, None
         n, m = tuple(a.shape[-dim:]), tuple(x.shape[-dim:])
-        S = _exact_grid(n, m)
+        S = _fft_grid(n, m)
         A_hat, X, L = _rfft(a, S), _rfft(x, S), _rfft(lam, S)
         # a_bar[i] = -sum_j (A x)[i + j] λ[j] - sum_j (A λ)[i + j] x[j]   (correlations, i < n)
         a_bar = -_crop(_irfft(A_hat * (X * L.conj() + L * X.conj()), S), n)
@@ -683,7 +682,7 @@ class WienerFactor:
         self.factor: Any = None
         self.operator: torch.Tensor | None = None
         if solver == "fft":
-            self.S = _grid(n, m)
+            self.S = _fft_grid(n, m)
             A_hat = _rfft(a64, self.S)
             r0 = a64.flatten(-dim).square().sum(-1).reshape(a.shape[:-dim] + (1,) * dim)
             self.multiplier = A_hat.conj() / (A_hat.abs().square() + epsilon * r0)
@@ -696,7 +695,7 @@ class WienerFactor:
                 rows = _crop(_irfft(self.multiplier * B_hat, self.S), m).flatten(-dim)
                 self.operator = rows.movedim(0, -2).contiguous()  # (..., N, M)
             return
-        self.S = _exact_grid(n, m)
+        self.S = _fft_grid(n, m)
         A_hat = _rfft(a64, self.S)
         self.multiplier = A_hat.conj()  # A^T b_pad = corr(a, b_pad)
         if solver == "cholesky":
@@ -832,7 +831,7 @@ def _dense_filter(a, b, m, epsilon):
 def _fft_filter(a, b, m, epsilon):
     d = len(m)
     n = tuple(a.shape[-d:])
-    S = _grid(n, m)
+    S = _fft_grid(n, m)
     A_hat = _rfft(a, S)
     B_hat = _rfft(_place(b, S, zero_lag_index(m)), S)
     r0 = a.reshape(*a.shape[:-d], -1).square().sum(-1).reshape(a.shape[:-d] + (1,) * d)
@@ -891,7 +890,7 @@ def wiener_filter(
     elif solver == "fft":
         w = _fft_filter(a64, b64, m, epsilon)
     else:
-        S = _exact_grid(tuple(a.shape[-dim:]), m)
+        S = _fft_grid(tuple(a.shape[-dim:]), m)
         g = _crop(_irfft(_rfft(a64, S).conj() * _rfft(_place(b64, S, zero_lag_index(m)), S), S), m)
         w = _NormalSolve.apply(a64, g, dim, solver, float(epsilon), tol, maxiter, preconditioner)
     return w.to(out_dtype)

@@ -142,7 +142,7 @@ def test_fft_solver_is_the_circulant_formula_and_measurably_approximate():
     rng = np.random.default_rng(6)
     a, b = rng.standard_normal(16), rng.standard_normal(16)
     m, eps = 16, 1e-3
-    S = 31  # n + m - 1
+    S = 32  # the smallest 2/3/5-smooth length >= n + m - 1 = 31
     b_pad = np.zeros(S)
     b_pad[7:23] = b
     fa, fb = np.fft.fft(a, S), np.fft.fft(b_pad)
