@@ -24,13 +24,13 @@ Conventions (stated once, used everywhere)
 
 Noise models (``x`` the clean image, values per pixel and independent across pixels)
 -------------------------------------------------------------------------------------
-============== =================================== ================================== ==========
-kind           model                               mean, variance (``clip=False``)    ``level``
-============== =================================== ================================== ==========
-"gaussian"     ``x + sigma * n``, n ~ N(0, 1)       ``x``, ``sigma**2``                  sigma
-"poisson"      ``Poisson(peak * x) / peak``         ``x``, ``x / peak``                  peak
-"blocks"       square ``block x block`` holes -> 0  removed fraction in [f, f + b²/HW)    fraction
-============== =================================== ================================== ==========
+========== ============================== =============================== =========
+kind       model                          mean, variance (``clip=False``) ``level``
+========== ============================== =============================== =========
+"gaussian" ``x + sigma * n``, n ~ N(0, 1) ``x``, ``sigma**2``             sigma
+"poisson"  ``Poisson(peak * x) / peak``   ``x``, ``x / peak``             peak
+"blocks"   ``block x block`` squares -> 0 removed: [f, f + b**2 / (H W))  fraction
+========== ============================== =============================== =========
 
 "poisson" counts photons: ``peak`` is the expected count of a white pixel, so a *larger* peak
 means *less* noise (relative noise ``1 / sqrt(peak * x)``).
