@@ -260,8 +260,10 @@ def _best_constant(student, cases: Cases, hidden: bool) -> None:
                 continue
             best = float(np.mean(s)) if loss == "l2" else float(np.median(s))
             cost, best_cost = _cost(c, s, loss), _cost(best, s, loss)
-            scale = float(np.abs(s).max()) * len(s)  # float32 answers pass
-            ok = cost <= best_cost + 1e-6 * max(1.0, best_cost) + 1e-6 * scale * (loss == "l1")
+            # float32 answers pass: c off by ~1e-7 |c| costs ~1e-7 |c| more under L1 (slope
+            # +-1 next to a median), far less under L2 (flat at the mean)
+            slack = 1e-6 * max(1.0, best_cost) + 2e-6 * float(np.abs(s).max()) * (loss == "l1")
+            ok = cost <= best_cost + slack
             cases.record(
                 label,
                 ok,
