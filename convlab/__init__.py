@@ -15,8 +15,8 @@ A small package behind a hands-on course. Modules (one idea each):
 - :mod:`convlab.operators`  the matrix of a linear map by probing; a small operator class
 - :mod:`convlab.transposed` convolution arithmetic, conv layers as matrices, transposed convolution
 - :mod:`convlab.representations` filter banks + ReLU, reconstruction by the convolution theorem
-- :mod:`convlab.data`       sample images, random patches and flips, noise/blocks corruption, PSNR/SSIM
-- :mod:`convlab.models`     receptive fields, encoder/decoder, DenoisingAutoencoder, the lecture's cheat
+- :mod:`convlab.data`       sample images, patches and flips, noise and block corruption, PSNR/SSIM
+- :mod:`convlab.models`     receptive fields, encoder/decoder, DenoisingAutoencoder, the cheat
 - :mod:`convlab.train`      train_denoiser (SGD/Adam on (noisy, clean) pairs), denoise, evaluate
 - :mod:`convlab.grading`    the graders behind the exercise notebooks
 - :mod:`convlab.plotting`   spy plots, eigenvalue plots
