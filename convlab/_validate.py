@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from typing import Any
 
@@ -62,3 +63,34 @@ def as_real_tensor(value: Any, name: str) -> Any:
     if not t.is_floating_point():
         t = t.to(torch.float64)
     return t
+
+
+def as_real_number(value: Any, name: str, *, minimum: float = 0.0, strict: bool = False) -> float:
+    """A finite real scalar ``>= minimum`` (``> minimum`` when ``strict``) as a Python float.
+
+    Python and numpy reals and 0-d arrays/tensors are accepted; bools and strings are
+    ``TypeError``s, NaN, infinities and values below the bound ``ValueError``s.
+    """
+    is_0d = getattr(value, "ndim", None) == 0 and not isinstance(value, (str, bytes))
+    if isinstance(value, (bool, np.bool_, str, bytes)) or not (np.isscalar(value) or is_0d):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number, got {value!r}") from None
+    if not math.isfinite(v) or v < minimum or (strict and v == minimum):
+        bound = f"{'>' if strict else '>='} {minimum:g}"
+        raise ValueError(f"{name} must be finite and {bound}, got {v}")
+    return v
+
+
+def as_generator(value: Any, name: str = "generator") -> Any:
+    """``value`` if it is a ``torch.Generator`` (randomness is always explicit), else TypeError."""
+    import torch
+
+    if not isinstance(value, torch.Generator):
+        raise TypeError(
+            f"{name} must be a torch.Generator (e.g. torch.Generator().manual_seed(0)), "
+            f"got {type(value).__name__}"
+        )
+    return value

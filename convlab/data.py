@@ -58,7 +58,7 @@ import skimage.transform
 import skimage.util
 import torch
 
-from convlab._validate import as_choice, as_real_tensor, as_size
+from convlab._validate import as_choice, as_generator, as_real_number, as_real_tensor, as_size
 
 __all__ = [
     "CORRUPTIONS",
@@ -179,15 +179,6 @@ def load_image(name: str, size: int | tuple[int, int] | None = None) -> np.ndarr
 # --------------------------------------------------------------------------------------------
 
 
-def _check_generator(generator: Any) -> torch.Generator:
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(
-            "generator must be a torch.Generator (e.g. torch.Generator().manual_seed(0)), "
-            f"got {type(generator).__name__}"
-        )
-    return generator
-
-
 def _as_batch(x: Any, name: str = "x") -> torch.Tensor:
     """``x`` as a floating (N, C, H, W) tensor (no copy when it already is one)."""
     if isinstance(x, torch.Tensor) and (x.dtype == torch.bool or not x.is_floating_point()):
@@ -201,20 +192,6 @@ def _as_batch(x: Any, name: str = "x") -> torch.Tensor:
     if t.ndim != 4:
         raise ValueError(f"{name} must be a 4-D batch (N, C, H, W), got shape {tuple(t.shape)}")
     return t
-
-
-def _as_real(value: Any, name: str, *, positive: bool = False) -> float:
-    """A finite real scalar >= 0 (> 0 when ``positive``); bools and strings are TypeErrors."""
-    is_0d_array = isinstance(value, (np.ndarray, torch.Tensor)) and value.ndim == 0
-    if isinstance(value, (bool, np.bool_, str)) or not (np.isscalar(value) or is_0d_array):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(v) or v < 0 or (positive and v == 0):
-        raise ValueError(f"{name} must be {'> 0' if positive else '>= 0'} and finite, got {v}")
-    return v
 
 
 def _check_range(x: torch.Tensor, name: str = "x") -> None:
@@ -289,7 +266,7 @@ def random_patches(images: Any, n: int, size: int, *, generator: torch.Generator
     >>> random_patches(imgs, 16, 32, generator=g).shape
     torch.Size([16, 1, 32, 32])
     """
-    generator = _check_generator(generator)
+    generator = as_generator(generator)
     imgs = _images_list(images)
     n = as_size(n, "n")
     size = as_size(size, "size")
@@ -344,7 +321,7 @@ def augment(batch: torch.Tensor, *, generator: torch.Generator, flips: bool = Tr
     >>> y.shape, sorted(set(y[:, 0, 0, 0].tolist()))
     (torch.Size([32, 1, 2, 2]), [0.0, 1.0, 2.0, 3.0])
     """
-    generator = _check_generator(generator)
+    generator = as_generator(generator)
     if not isinstance(batch, torch.Tensor):
         raise TypeError(f"batch must be a torch.Tensor, got {type(batch).__name__}")
     if batch.ndim != 4:
@@ -391,9 +368,9 @@ def gaussian_noise(
     >>> round(float((y - x).std()), 1)
     0.1
     """
-    generator = _check_generator(generator)
+    generator = as_generator(generator)
     x = _as_batch(x)
-    sigma = _as_real(sigma, "sigma")
+    sigma = as_real_number(sigma, "sigma")
     if clip:
         _check_range(x)
     noise = torch.randn(x.shape, generator=generator, device=generator.device, dtype=x.dtype)
@@ -435,9 +412,9 @@ def poisson_noise(
     >>> bool(((y * 10).round() == y * 10).all())  # whole photon counts
     True
     """
-    generator = _check_generator(generator)
+    generator = as_generator(generator)
     x = _as_batch(x)
-    peak = _as_real(peak, "peak", positive=True)
+    peak = as_real_number(peak, "peak", strict=True)
     if clip:
         _check_range(x)
     elif x.numel() and bool(x.min() < 0):
@@ -495,13 +472,13 @@ def block_dropout(
     >>> bool((mask.float().mean(dim=(1, 2, 3)) >= 0.3).all()), bool((y[mask] == 0).all())
     (True, True)
     """
-    generator = _check_generator(generator)
+    generator = as_generator(generator)
     x = _as_batch(x)
     n_items, _, h, w = x.shape
     block = as_size(block, "block")
     if block > min(h, w):
         raise ValueError(f"block={block} is larger than the image ({h} x {w})")
-    fraction = _as_real(fraction, "fraction")
+    fraction = as_real_number(fraction, "fraction")
     if fraction > 1:
         raise ValueError(f"fraction must be in [0, 1], got {fraction}")
     dev = generator.device
@@ -612,7 +589,7 @@ def psnr(x: torch.Tensor, ref: torch.Tensor, data_range: float = 1.0) -> torch.T
     >>> psnr(ref + 0.1, ref).round(decimals=6)  # MSE = 0.01 -> 20 dB
     tensor([20.], dtype=torch.float64)
     """
-    data_range = _as_real(data_range, "data_range", positive=True)
+    data_range = as_real_number(data_range, "data_range", strict=True)
     xs, rs = _metric_pair(x, ref)
     with warnings.catch_warnings(), np.errstate(divide="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)  # MSE = 0 -> inf, on purpose
@@ -652,7 +629,7 @@ def ssim(
     >>> ssim(ref, ref)
     tensor([1., 1.], dtype=torch.float64)
     """
-    data_range = _as_real(data_range, "data_range", positive=True)
+    data_range = as_real_number(data_range, "data_range", strict=True)
     xs, rs = _metric_pair(x, ref)
     win = kwargs.get("win_size") or 7
     if min(xs.shape[-2:]) < win:

@@ -42,7 +42,6 @@ True
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import Any
 
@@ -50,7 +49,7 @@ import numpy as np
 import torch
 import torch.nn.functional as tnf
 
-from convlab._validate import as_choice, as_real_tensor, as_size
+from convlab._validate import as_choice, as_real_number, as_real_tensor, as_size
 
 __all__ = [
     "FILTER_KINDS",
@@ -135,7 +134,7 @@ def filter_bank(kind: str = "oriented", size: int = 7, sigma: float = 1.5) -> to
     size = as_size(size, "size", minimum=3)
     if size % 2 == 0:
         raise ValueError(f"size must be odd (a centre tap), got {size}")
-    sigma = _as_positive_float(sigma, "sigma")
+    sigma = as_real_number(sigma, "sigma", strict=True)
     t = torch.arange(size, dtype=torch.float64) - size // 2
     Y, X = torch.meshgrid(t, t, indexing="ij")  # Y: row offset, X: column offset
     g = torch.exp(-(X**2 + Y**2) / (2 * sigma**2))
@@ -337,8 +336,8 @@ def reconstruct(
             f"r has {r.shape[-3]} responses along axis -3 but filters has {filters.shape[0]}"
         )
     _check_fits(tuple(r.shape[-2:]), filters, "r")
-    epsilon = _as_nonnegative_float(epsilon, "epsilon")
-    tol = _as_positive_float(tol, "tol")
+    epsilon = as_real_number(epsilon, "epsilon")
+    tol = as_real_number(tol, "tol", strict=True)
     hw = (int(r.shape[-2]), int(r.shape[-1]))
     F = _spectra(filters, hw)
     lam = _normal_spectrum(F)
@@ -485,31 +484,6 @@ def _masked_cg(
 # --------------------------------------------------------------------------------------------
 # validation
 # --------------------------------------------------------------------------------------------
-
-
-def _as_positive_float(value: Any, name: str) -> float:
-    v = _as_real_float(value, name)
-    if not v > 0:
-        raise ValueError(f"{name} must be > 0, got {v}")
-    return v
-
-
-def _as_nonnegative_float(value: Any, name: str) -> float:
-    v = _as_real_float(value, name)
-    if not v >= 0:
-        raise ValueError(f"{name} must be >= 0, got {v}")
-    return v
-
-
-def _as_real_float(value: Any, name: str) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (int, float, np.integer, np.floating)
-    ):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {v}")
-    return v
 
 
 def _as_filters(filters: Any) -> torch.Tensor:

@@ -42,7 +42,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from convlab import data
-from convlab._validate import as_choice, as_size
+from convlab._validate import as_choice, as_generator, as_real_number, as_size
 
 __all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "History", "denoise", "evaluate", "train_denoiser"]
 
@@ -95,18 +95,6 @@ class History:
         return np.convolve(losses, np.ones(window) / window, mode="valid")
 
 
-def _real(value: Any, name: str, *, minimum: float = 0.0, strict: bool = False) -> float:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(
-        value, (int, float, np.integer, np.floating)
-    ):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    v = float(value)
-    if not math.isfinite(v) or v < minimum or (strict and v == minimum):
-        rel = ">" if strict else ">="
-        raise ValueError(f"{name} must be finite and {rel} {minimum}; got {value!r}")
-    return v
-
-
 def _corruption(corrupt: Any) -> Callable[[torch.Tensor, torch.Generator], torch.Tensor]:
     if isinstance(corrupt, tuple):
         if len(corrupt) != 2:
@@ -126,15 +114,6 @@ def _check_model(model: Any) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     return model
-
-
-def _check_generator(generator: Any) -> torch.Generator:
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(
-            f"generator must be a torch.Generator (e.g. torch.Generator().manual_seed(0)); "
-            f"got {type(generator).__name__}"
-        )
-    return generator
 
 
 def _param_like(model: nn.Module) -> tuple[torch.device, torch.dtype]:
@@ -259,13 +238,13 @@ def train_denoiser(
     corrupt_fn = _corruption(corrupt)
     steps = as_size(steps, "steps")
     batch_size = as_size(batch_size, "batch_size")
-    lr = _real(lr, "lr", strict=True)
-    weight_decay = _real(weight_decay, "weight_decay")
+    lr = as_real_number(lr, "lr", strict=True)
+    weight_decay = as_real_number(weight_decay, "weight_decay")
     loss = as_choice(loss, "loss", LOSSES)
     optimizer = as_choice(optimizer, "optimizer", OPTIMIZERS)
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of None, 'step', 'cosine'; got {schedule!r}")
-    generator = _check_generator(generator)
+    generator = as_generator(generator)
     sample = _sampler(clean, batch_size, patch)
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError("model has no trainable parameters")
@@ -412,7 +391,7 @@ def evaluate(
     """
     model = _check_model(model)
     corrupt_fn = _corruption(corrupt)
-    generator = _check_generator(generator)
+    generator = as_generator(generator)
     if not isinstance(clean, torch.Tensor) or clean.ndim != 4:
         raise ValueError(
             f"clean must be an (N, C, H, W) tensor; got {getattr(clean, 'shape', type(clean))}"
