@@ -478,25 +478,32 @@ def radon_matrix(theta: Any, size: int) -> sp.csr_array:
     n = as_size(size, "size")
     n_ang = th.size
     c = n // 2
-    inside = circle_mask(n).numpy().reshape(-1)
     rad = np.deg2rad(th)
     cos_all, sin_all = np.cos(rad), np.sin(rad)
-    s = np.arange(n, dtype=np.float64) - c  # detector offset d - c (axis 1 below)
-    t = np.arange(n, dtype=np.float64) - c  # sample offset t - c (axis 2 below)
-    d_idx = np.arange(n)
+    # Ray samples (d, t). Rotation keeps the distance to the centre, and a sample touches only
+    # pixels within sqrt(2) of it, so samples farther than c + 1.5 from the centre never reach
+    # the inscribed circle (radius c): dropped once, for every angle.
+    dd, tt = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    near = (dd - c) ** 2 + (tt - c) ** 2 <= (c + 1.5) ** 2
+    d_k = dd[near]
+    s_k = (d_k - c).astype(np.float64)[None, :]  # detector offset d - c
+    t_k = (tt[near] - c).astype(np.float64)[None, :]  # sample offset t - c
+    # circle pixels, padded by 3 so that every neighbour index (-2 .. 2c + 2) is a valid lookup
+    support = np.zeros((n + 6, n + 6), dtype=bool)
+    support[3:-3, 3:-3] = circle_mask(n).numpy()
     idx_dtype = np.int32 if n * n * max(n_ang, 1) * 4 < 2**31 else np.int64
-    per_chunk = max(1, _RADON_CHUNK // (n * n))
+    per_chunk = max(1, _RADON_CHUNK // max(d_k.size, 1))
     blocks = []
     for start in range(0, n_ang, per_chunk):  # a loop over chunks of angles, not pixels
         a = np.arange(start, min(start + per_chunk, n_ang))
-        cs, sn = cos_all[a][:, None, None], sin_all[a][:, None, None]
-        col = c + s[None, :, None] * cs + t[None, None, :] * sn  # (angles, d, t)
-        row = c - s[None, :, None] * sn + t[None, None, :] * cs
+        cs, sn = cos_all[a][:, None], sin_all[a][:, None]
+        col = c + s_k * cs + t_k * sn  # (angles, samples)
+        row = c - s_k * sn + t_k * cs
         j0, i0 = np.floor(col), np.floor(row)
         fx, fy = col - j0, row - i0
         j0, i0 = j0.astype(np.int64), i0.astype(np.int64)
         # the sinogram row of sample (a, d, t): d * n_angles + a
-        out_row = np.broadcast_to(d_idx[None, :, None] * n_ang + a[:, None, None], col.shape)
+        out_row = d_k[None, :] * n_ang + a[:, None]
         rows, cols, vals = [], [], []
         for di, dj, w in (
             (0, 0, (1 - fy) * (1 - fx)),
@@ -505,12 +512,10 @@ def radon_matrix(theta: Any, size: int) -> sp.csr_array:
             (1, 1, fy * fx),
         ):
             ii, jj = i0 + di, j0 + dj
-            ok = (ii >= 0) & (ii < n) & (jj >= 0) & (jj < n) & (w != 0)
-            pix = ii[ok] * n + jj[ok]
-            keep = inside[pix]
-            rows.append(out_row[ok][keep].astype(idx_dtype))
-            cols.append(pix[keep].astype(idx_dtype))
-            vals.append(w[ok][keep])
+            ok = support[ii + 3, jj + 3] & (w != 0)  # inside the circle (hence the image)
+            rows.append(out_row[ok].astype(idx_dtype))
+            cols.append((ii[ok] * n + jj[ok]).astype(idx_dtype))
+            vals.append(w[ok])
         blocks.append((np.concatenate(vals), np.concatenate(rows), np.concatenate(cols)))
     vals, rows, cols = (
         np.concatenate([b[k] for b in blocks]) if blocks else np.zeros(0, dt)
