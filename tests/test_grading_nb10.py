@@ -358,3 +358,26 @@ def test_failure_report_names_case_and_hint(name, impl, phrase, capsys):
         check(name, impl)
     out = capsys.readouterr().out
     assert "first failing case:" in out and phrase in out
+
+
+def test_references_agree_with_the_package():
+    """The grader's torch/numpy references and convlab.inverse compute the same operators."""
+    from convlab.grading.nb10 import (
+        _mri_adjoint_reference,
+        _mri_forward_reference,
+        _pool_adjoint_reference,
+        _pool_reference,
+    )
+    from convlab.inverse import AveragePool, FourierSampling, random_mask
+
+    rng = np.random.default_rng(7)
+    x, y = rng.standard_normal((12, 9)), rng.standard_normal((4, 3))
+    np.testing.assert_allclose(_pool_reference(x, 3), AveragePool(3)(x).numpy(), atol=1e-14)
+    np.testing.assert_allclose(
+        _pool_adjoint_reference(y, 3), AveragePool(3).adjoint(y).numpy(), atol=1e-14
+    )
+    m = random_mask((12, 9), 3, 0.2, generator=torch.Generator().manual_seed(1)).numpy()
+    z = rng.standard_normal((12, 9)) + 1j * rng.standard_normal((12, 9))
+    op = FourierSampling(m)
+    np.testing.assert_allclose(_mri_forward_reference(x, m), op(x).numpy(), atol=1e-12)
+    np.testing.assert_allclose(_mri_adjoint_reference(z, m), op.adjoint(z).numpy(), atol=1e-12)
