@@ -34,6 +34,8 @@ Conventions
 * Outputs are not clipped and pass no final activation: for segmentation the U-Net returns
   **logits** ``(N, K, H, W)``, to be fed to ``F.cross_entropy`` (the lecture's pixel-wise
   cross-entropy summed or averaged over the pixels).
+* Weights keep PyTorch's default initialisation (the papers used Gaussian / He
+  initialisation); seed with ``torch.manual_seed`` before constructing for reproducibility.
 
 Receptive fields (per dimension, stride 1 everywhere): a stack of convolutions with kernels
 ``k_1, ..., k_L`` sees ``1 + sum_l (k_l - 1)`` pixels, so DnCNN and VDSR of depth ``d`` see
@@ -137,6 +139,10 @@ class DnCNN(nn.Module):
     noise as target) and recovers ``X = Y - f(Y)``. Since ``f(Y) - (Y - X) = -((Y - f(Y)) -
     X)``, that is **exactly** the loss ``sum_i ||forward(Y_i) - X_i||^2`` on (noisy, clean)
     pairs, so :func:`convlab.train.train_denoiser` trains a DnCNN as is.
+
+    BatchNorm normalises with the batch's statistics in ``train()`` mode and with running
+    averages in ``eval()`` mode (:func:`convlab.train.denoise` switches to it): evaluate in
+    ``eval()`` mode, where each image's output does not depend on the rest of the batch.
 
     Parameters
     ----------
