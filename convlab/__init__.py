@@ -18,6 +18,8 @@ A small package behind a hands-on course. Modules (one idea each):
 - :mod:`convlab.data`       sample images, patches and flips, noise and block corruption, PSNR/SSIM
 - :mod:`convlab.models`     receptive fields, encoder/decoder, DenoisingAutoencoder, the cheat
 - :mod:`convlab.train`      train_denoiser (SGD/Adam on (noisy, clean) pairs), denoise, evaluate
+- :mod:`convlab.inverse`    forward operators with exact adjoints: average pooling, MRI, CT (Radon)
+- :mod:`convlab.cnns`       DnCNN, SRCNN, VDSR and U-Net for inverse problems and segmentation
 - :mod:`convlab.grading`    the graders behind the exercise notebooks
 - :mod:`convlab.plotting`   spy plots, eigenvalue plots
 - :mod:`convlab.widgets`    ipywidgets explorers (ipywidgets imported lazily; also
