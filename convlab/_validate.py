@@ -94,3 +94,17 @@ def as_generator(value: Any, name: str = "generator") -> Any:
             f"got {type(value).__name__}"
         )
     return value
+
+
+def as_bool_mask(value: Any, name: str = "mask", *, shape: tuple[int, ...] | None = None) -> Any:
+    """``value`` as a boolean ``torch.Tensor`` (True = kept/observed; numpy bool arrays are
+    copied), of exactly ``shape`` when given. Non-boolean dtypes are ``TypeError``s: a 0/1 float
+    mask is a frequent bug (it silently scales instead of selecting)."""
+    import torch
+
+    m = value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value))
+    if m.dtype != torch.bool:
+        raise TypeError(f"{name} must be boolean (True = observed), got dtype {m.dtype}")
+    if shape is not None and tuple(m.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(m.shape)}")
+    return m

@@ -68,6 +68,7 @@ import torch
 import torch.nn.functional as F
 
 from convlab._validate import (
+    as_bool_mask,
     as_choice,
     as_generator,
     as_real_number,
@@ -244,21 +245,6 @@ def super_resolution_input(x: Any, r: int, mode: str = "bicubic") -> torch.Tenso
 # --------------------------------------------------------------------------------------------
 
 
-def _as_mask(mask: Any) -> torch.Tensor:
-    if isinstance(mask, torch.Tensor):
-        m = mask
-    else:
-        arr = np.asarray(mask)
-        if arr.dtype != bool:
-            raise TypeError(f"mask must be boolean, got dtype {arr.dtype}")
-        m = torch.from_numpy(arr.copy())
-    if m.dtype != torch.bool:
-        raise TypeError(f"mask must be boolean, got dtype {m.dtype}")
-    if m.ndim != 2:
-        raise ValueError(f"mask must be 2-D (H, W), got shape {tuple(m.shape)}")
-    return m
-
-
 class FourierSampling:
     """MRI forward model ``A x = M * fft2(x)`` (``norm="ortho"``) and its adjoint.
 
@@ -297,7 +283,9 @@ class FourierSampling:
     """
 
     def __init__(self, mask: Any) -> None:
-        self.mask = _as_mask(mask)
+        self.mask = as_bool_mask(mask)
+        if self.mask.ndim != 2:
+            raise ValueError(f"mask must be 2-D (H, W), got shape {tuple(self.mask.shape)}")
         self.in_shape: tuple[int, int] = tuple(self.mask.shape)  # type: ignore[assignment]
         self.out_shape: tuple[int, int] = self.in_shape
 

@@ -49,7 +49,7 @@ import numpy as np
 import torch
 import torch.nn.functional as tnf
 
-from convlab._validate import as_choice, as_real_number, as_real_tensor, as_size
+from convlab._validate import as_bool_mask, as_choice, as_real_number, as_real_tensor, as_size
 
 __all__ = [
     "FILTER_KINDS",
@@ -347,7 +347,7 @@ def reconstruct(
         x = torch.fft.irfft2(_divide(_adjoint_spectrum(F, r), lam, epsilon), s=hw, norm=FFT_NORM)
         return (x, 0) if return_info else x
 
-    mask = _as_mask(mask, r)
+    mask = as_bool_mask(mask, shape=tuple(r.shape))
     maxiter = 10 * hw[0] * hw[1] if maxiter is None else as_size(maxiter, "maxiter")
     x, iterations = _masked_cg(F, lam, r, mask, epsilon, tol, maxiter, hw)
     return (x, iterations) if return_info else x
@@ -534,21 +534,6 @@ def _as_shape(shape: Any, filters: torch.Tensor) -> tuple[int, int]:
     hw = (as_size(shape[0], "shape[0]"), as_size(shape[1], "shape[1]"))
     _check_fits(hw, filters, "shape")
     return hw
-
-
-def _as_mask(mask: Any, r: torch.Tensor) -> torch.Tensor:
-    if isinstance(mask, torch.Tensor):
-        m = mask
-    else:
-        arr = np.asarray(mask)
-        if arr.dtype != bool:
-            raise TypeError(f"mask must be boolean (True = observed), got dtype {arr.dtype}")
-        m = torch.from_numpy(arr)
-    if m.dtype != torch.bool:
-        raise TypeError(f"mask must be boolean (True = observed), got dtype {m.dtype}")
-    if tuple(m.shape) != tuple(r.shape):
-        raise ValueError(f"mask must have exactly r's shape {tuple(r.shape)}, got {tuple(m.shape)}")
-    return m
 
 
 # --------------------------------------------------------------------------------------------

@@ -355,7 +355,7 @@ def test_bad_reconstruct_and_eigenvalue_input():
     r = np.zeros((6, 8, 8))
     with pytest.raises(ValueError, match="6"):
         reconstruct(np.zeros((5, 8, 8)), f)
-    with pytest.raises(ValueError, match="mask must have exactly"):
+    with pytest.raises(ValueError, match="mask must have shape"):
         reconstruct(r, f, mask=np.ones((8, 8), dtype=bool))
     with pytest.raises(TypeError, match="boolean"):
         reconstruct(r, f, mask=np.ones(r.shape))

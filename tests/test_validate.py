@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from convlab._validate import as_generator, as_real_number
+from convlab._validate import as_bool_mask, as_generator, as_real_number
 
 
 @pytest.mark.parametrize(
@@ -43,3 +43,14 @@ def test_generator_is_required():
     for bad in (0, np.random.default_rng(0), None):
         with pytest.raises(TypeError, match=r"generator must be a torch\.Generator"):
             as_generator(bad)
+
+
+def test_bool_mask():
+    m = as_bool_mask(np.array([[True, False]]))
+    assert m.dtype == torch.bool and m.tolist() == [[True, False]]
+    assert as_bool_mask(m, shape=(1, 2)) is m
+    for bad in (np.array([[1.0, 0.0]]), torch.ones(2, 2), [[0, 1]]):
+        with pytest.raises(TypeError, match="mask must be boolean"):
+            as_bool_mask(bad)
+    with pytest.raises(ValueError, match=r"mask must have shape \(2, 2\)"):
+        as_bool_mask(m, shape=(2, 2))
