@@ -11,10 +11,12 @@ import scipy.linalg
 import scipy.signal
 import torch
 
-import convlab.wiener as wiener_module
+import convlab.wiener.factor as factor_module
+import convlab.wiener.solvers as solvers_module
 from convlab.wiener import (
     WienerFactor,
     WienerLoss,
+    WienerOptions,
     apply_filter,
     dense_bytes,
     fft_filter_error,
@@ -388,7 +390,7 @@ def test_normal_matrix_and_centrosymmetric_cholesky_match_the_explicit_matrix(m,
 def factor_path(request, monkeypatch):
     """Run a test twice: with the materialised operator W and with the stored factors only."""
     if request.param == "factors":
-        monkeypatch.setattr(wiener_module, "OPERATOR_MAX_ENTRIES", 0)
+        monkeypatch.setattr(factor_module, "OPERATOR_MAX_ENTRIES", 0)
     return request.param
 
 
@@ -421,15 +423,15 @@ def test_wiener_factor_matches_lstsq(n, m, solver, factor_path):
 def test_levinson_durbin_factor_is_the_inverse(monkeypatch):
     # R^{-1} = U diag(1/e) U^T against numpy's inverse of scipy's Toeplitz matrix
     r = np.array([4.0, 1.5, -0.7, 0.3, 0.2, -0.1])
-    fac = wiener_module._DurbinFactor(torch.from_numpy(r))
+    fac = solvers_module._DurbinFactor(torch.from_numpy(r))
     R = scipy.linalg.toeplitz(r)
     U = fac.U.numpy()
     assert np.allclose(np.triu(U), U) and np.allclose(np.diag(U), 1.0)
     np.testing.assert_allclose(U @ np.diag(1 / fac.e.numpy()) @ U.T, np.linalg.inv(R), atol=1e-12)
     with pytest.raises(ValueError, match="positive definite"):
-        wiener_module._DurbinFactor(torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64))
+        solvers_module._DurbinFactor(torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64))
     # without the Durbin factor (large m) the levinson WienerFactor still solves exactly
-    monkeypatch.setattr(wiener_module, "DURBIN_MAX_TAPS", 0)
+    monkeypatch.setattr(factor_module, "DURBIN_MAX_TAPS", 0)
     a, b = torch.randn(2, 10, dtype=torch.float64), torch.randn(2, 10, dtype=torch.float64)
     fac = WienerFactor(a, solver="levinson")
     assert fac.factor is None and fac.operator is None
@@ -495,7 +497,7 @@ def test_cache_is_keyed_on_the_target_values(factor_path):
     t2 = torch.randn(1, 1, 6, 6, dtype=torch.float64, generator=gen)
     assert torch.allclose(loss(p, t2), plain(p, t2), rtol=1e-12)
     assert loss.factorisations == 4
-    loss.epsilon = plain.epsilon = 0.1  # changed settings: recomputed too
+    loss.options = plain.options = WienerOptions(epsilon=0.1)  # changed settings: recomputed
     assert torch.allclose(loss(p, t2), plain(p, t2), rtol=1e-12)
     assert loss.factorisations == 5
     assert torch.allclose(loss(p, t2.float()), plain(p, t2.float()), rtol=1e-5)  # new dtype
@@ -528,3 +530,31 @@ def test_wiener_factor_errors():
     with pytest.raises(TypeError, match="cache_target"):
         WienerLoss(dim=1, cache_target=1)
     assert not WienerFactor(a).matches(a.float()) and WienerFactor(a).matches(a.clone())
+
+
+def test_options_are_one_validated_settings_object():
+    a = torch.randn(2, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    b = torch.randn(2, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    opts = WienerOptions(solver="cg", tol=1e-13)
+    by_object = wiener_filter(a, b, options=opts)
+    by_keywords = wiener_filter(a, b, solver="cg", tol=1e-13)
+    assert torch.equal(by_object, by_keywords)
+    assert WienerLoss(dim=1, options=opts, tol=1e-10).options == WienerOptions("cg", tol=1e-10)
+    assert hash(opts) == hash(WienerOptions(solver="cg", tol=1e-13))  # usable as a cache key
+    assert opts.resolve(1, (9,)).epsilon == 0.0
+    assert WienerOptions(solver="fft").resolve(1, (9,)).epsilon == 1e-6
+    assert WienerOptions().resolve(2, (100, 100)).solver == "cg"
+    for bad, err in [
+        (dict(solver="qr"), ValueError),
+        (dict(tol=0.0), ValueError),
+        (dict(tol=float("nan")), ValueError),
+        (dict(epsilon=-1.0), ValueError),
+        (dict(maxiter=0), ValueError),
+        (dict(preconditioner=1), TypeError),
+    ]:
+        with pytest.raises(err, match=next(iter(bad))):
+            WienerOptions(**bad)
+    with pytest.raises(TypeError, match="unknown Wiener solver setting"):
+        wiener_filter(a, b, tolerance=1e-3)
+    with pytest.raises(TypeError, match="options must be a WienerOptions"):
+        wiener_filter(a, b, options={"solver": "cg"})
