@@ -62,7 +62,7 @@ def _rel(x, y):
     return np.linalg.norm(x - y) / np.linalg.norm(y)
 
 
-EXACT_1D = ["dense", "levinson", "cholesky", "cg"]
+EXACT_1D = ["dense", "levinson", "gs", "cholesky", "cg"]
 
 
 @pytest.mark.parametrize(("n", "m"), [(1, 1), (8, 8), (9, 4), (12, 23), (30, 30)])
@@ -106,7 +106,7 @@ def test_normal_equations_hold_for_an_image_like_signal():
     A = scipy.linalg.convolution_matrix(a, 64, "full")
     b_pad = np.zeros(127)
     b_pad[31:95] = b
-    for solver in ("levinson", "cholesky", "cg"):
+    for solver in ("levinson", "gs", "cholesky", "cg"):
         w = wiener_filter(a, b, solver=solver).numpy()
         grad = A.T @ (A @ w - b_pad)
         assert np.linalg.norm(grad) < 1e-9 * np.linalg.norm(A.T @ b_pad)
@@ -117,7 +117,7 @@ def test_delta_test_same_input_and_output(dim, shape):
     x = torch.from_numpy(np.random.default_rng(2).standard_normal(shape))
     delta = torch.zeros(shape, dtype=torch.float64)
     delta[zero_lag_index(shape)] = 1.0
-    solvers = ["dense", "cholesky", "cg"] + (["levinson"] if dim == 1 else [])
+    solvers = ["dense", "cholesky", "cg"] + (["levinson", "gs"] if dim == 1 else [])
     for solver in solvers:
         w = wiener_filter(x, x, dim=dim, solver=solver)
         assert torch.allclose(w, delta, atol=1e-10), solver
@@ -170,7 +170,16 @@ def test_cg_preconditioner_cuts_iterations_and_warns_when_not_converged():
 
 @pytest.mark.parametrize(
     ("solver", "eps"),
-    [("levinson", 0.0), ("cholesky", 0.0), ("cg", 0.0), ("dense", 0.0), ("fft", 1e-2), ("cg", 0.1)],
+    [
+        ("levinson", 0.0),
+        ("gs", 0.0),
+        ("gs", 0.1),
+        ("cholesky", 0.0),
+        ("cg", 0.0),
+        ("dense", 0.0),
+        ("fft", 1e-2),
+        ("cg", 0.1),
+    ],
 )
 def test_gradcheck_filter(solver, eps):
     gen = torch.Generator().manual_seed(0)
@@ -183,7 +192,7 @@ def test_gradcheck_filter(solver, eps):
 
 @pytest.mark.parametrize(
     ("dim", "shape", "solvers"),
-    [(1, (2, 3, 11), ["levinson", "cholesky", "cg"]), (2, (2, 2, 5, 4), ["cholesky", "cg"])],
+    [(1, (2, 3, 11), ["levinson", "gs", "cholesky", "cg"]), (2, (2, 2, 5, 4), ["cholesky", "cg"])],
 )
 def test_implicit_backward_equals_autograd_through_dense(dim, shape, solvers):
     # an independent reference: autograd through the explicit-matrix Cholesky solve
@@ -399,6 +408,8 @@ def factor_path(request, monkeypatch):
     [
         ((12,), (12,), "levinson"),
         ((12,), (7,), "levinson"),
+        ((12,), (12,), "gs"),
+        ((15,), (6,), "gs"),
         ((13,), (13,), "cholesky"),
         ((9,), (4,), "cg"),
         ((6, 5), (6, 5), "cholesky"),
@@ -420,22 +431,25 @@ def test_wiener_factor_matches_lstsq(n, m, solver, factor_path):
             assert _rel(w[i], ref(a[i], bk[i], m_arg)) < 1e-8
 
 
-def test_levinson_durbin_factor_is_the_inverse(monkeypatch):
-    # R^{-1} = U diag(1/e) U^T against numpy's inverse of scipy's Toeplitz matrix
-    r = np.array([4.0, 1.5, -0.7, 0.3, 0.2, -0.1])
-    fac = solvers_module._DurbinFactor(torch.from_numpy(r))
-    R = scipy.linalg.toeplitz(r)
-    U = fac.U.numpy()
-    assert np.allclose(np.triu(U), U) and np.allclose(np.diag(U), 1.0)
-    np.testing.assert_allclose(U @ np.diag(1 / fac.e.numpy()) @ U.T, np.linalg.inv(R), atol=1e-12)
-    with pytest.raises(ValueError, match="positive definite"):
-        solvers_module._DurbinFactor(torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64))
-    # without the Durbin factor (large m) the levinson WienerFactor still solves exactly
-    monkeypatch.setattr(factor_module, "DURBIN_MAX_TAPS", 0)
-    a, b = torch.randn(2, 10, dtype=torch.float64), torch.randn(2, 10, dtype=torch.float64)
-    fac = WienerFactor(a, solver="levinson")
-    assert fac.factor is None and fac.operator is None
-    assert _rel(fac.filter(b), wiener_filter(a, b, solver="dense")) < 1e-10
+@pytest.mark.parametrize("extra", [(), (3,)])
+def test_gohberg_semencul_is_the_inverse(extra):
+    # R^{-1} y by two triangular Toeplitz pairs (FFT) against numpy's solve with scipy's Toeplitz
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((2, 40))
+    r = np.stack([np.correlate(x, x, "full")[39:] for x in a])  # lags 0..39 of A^T A
+    y = rng.standard_normal((2, *extra, 40))
+    x = solvers_module._GohbergSemencul(torch.from_numpy(r)).solve(torch.from_numpy(y)).numpy()
+    for i in range(2):
+        R = scipy.linalg.toeplitz(r[i])
+        expected = np.linalg.solve(R, y[i].reshape(-1, 40).T).T.reshape(y[i].shape)
+        assert _rel(x[i], expected) < 1e-12
+    wrong = r.copy()
+    wrong[:, 1] *= 1.001  # a subtly different matrix is not inverted
+    x_wrong = solvers_module._GohbergSemencul(torch.from_numpy(wrong)).solve(torch.from_numpy(y))
+    assert _rel(x_wrong.numpy(), x) > 1e-4
+    for singular in ([1.0, 1.0, 1.0], [0.0, 1.0, 0.0]):  # Levinson breaks down: refused
+        with pytest.raises(ValueError, match="positive definite"):
+            solvers_module._GohbergSemencul(torch.tensor(singular, dtype=torch.float64))
 
 
 def _loss_and_grads(loss, p, t):
@@ -452,6 +466,7 @@ def _loss_and_grads(loss, p, t):
     ("dim", "shape", "solver", "direction", "target_grad"),
     [
         (1, (2, 3, 11), "levinson", "target_to_prediction", False),
+        (1, (2, 3, 11), "gs", "target_to_prediction", True),
         (1, (2, 11), "cholesky", "symmetric", True),
         (1, (2, 10), "fft", "target_to_prediction", True),
         (2, (2, 1, 6, 5), "cholesky", "target_to_prediction", False),
@@ -506,7 +521,12 @@ def test_cache_is_keyed_on_the_target_values(factor_path):
 
 @pytest.mark.parametrize(
     ("dim", "shape", "solver"),
-    [(1, (2, 7), "levinson"), (2, (2, 1, 4, 3), "cholesky"), (2, (1, 1, 4, 4), "fft")],
+    [
+        (1, (2, 7), "levinson"),
+        (1, (2, 7), "gs"),
+        (2, (2, 1, 4, 3), "cholesky"),
+        (2, (1, 1, 4, 4), "fft"),
+    ],
 )
 def test_gradcheck_through_the_cached_path(dim, shape, solver, factor_path):
     gen = torch.Generator().manual_seed(13)
@@ -544,6 +564,9 @@ def test_options_are_one_validated_settings_object():
     assert opts.resolve(1, (9,)).epsilon == 0.0
     assert WienerOptions(solver="fft").resolve(1, (9,)).epsilon == 1e-6
     assert WienerOptions().resolve(2, (100, 100)).solver == "cg"
+    assert WienerOptions().resolve(1, (100,)).solver == "gs"
+    assert WienerOptions().resolve(2, (64, 64)).solver == "cg"  # one solve: cg is faster
+    assert WienerOptions().resolve(2, (64, 64), cached=True).solver == "cholesky"
     for bad, err in [
         (dict(solver="qr"), ValueError),
         (dict(tol=0.0), ValueError),
@@ -558,3 +581,35 @@ def test_options_are_one_validated_settings_object():
         wiener_filter(a, b, tolerance=1e-3)
     with pytest.raises(TypeError, match="options must be a WienerOptions"):
         wiener_filter(a, b, options={"solver": "cg"})
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fast_exact_filter_agrees_with_dense_and_the_other_exact_solvers(dtype):
+    # issue 16's accuracy: gs (1D) and the cached factors (1D and 2D) against dense least
+    # squares in float64, batched; float32 inputs are solved in float64 and rounded once
+    gen = torch.Generator().manual_seed(21)
+    a, b = torch.randn(2, 3, 120, generator=gen), torch.randn(2, 3, 120, generator=gen)
+    a, b = a.to(dtype), b.to(dtype)
+    ref = wiener_filter(a.double(), b.double(), solver="dense")
+    tol = 1e-8 if dtype == torch.float64 else 1e-6
+    for solver in ("gs", "levinson", "cholesky", "cg"):
+        w = wiener_filter(a, b, solver=solver)
+        assert w.dtype == dtype and _rel(w, ref) < tol, solver
+        w_cached = WienerFactor(a, solver=solver).filter(b)
+        assert w_cached.dtype == dtype and _rel(w_cached, ref) < tol, solver
+    assert _rel(wiener_filter(a, b, solver="fft"), ref) > 0.1  # the approximation is not exact
+    img_a, img_b = a.reshape(2, 3, 10, 12), b.reshape(2, 3, 10, 12)
+    ref2 = wiener_filter(img_a.double(), img_b.double(), dim=2, solver="dense")
+    for solver in ("cholesky", "cg"):
+        w = WienerFactor(img_a, dim=2, solver=solver).filter(img_b)
+        assert w.dtype == dtype and _rel(w, ref2) < tol, solver
+
+
+def test_gs_at_a_size_where_dense_does_not_fit_agrees_with_a_converged_cg():
+    # m = 6000: dense A would be 1.7 GB; the reference is float64 CG to 1e-13
+    gen = torch.Generator().manual_seed(22)
+    a = torch.randn(1, 6000, dtype=torch.float64, generator=gen)
+    b = torch.randn(1, 6000, dtype=torch.float64, generator=gen)
+    ref = wiener_filter(a, b, solver="cg", tol=1e-13)
+    assert _rel(wiener_filter(a, b, solver="gs"), ref) < 1e-10
+    assert _rel(WienerFactor(a, solver="gs").filter(b), ref) < 1e-10

@@ -36,6 +36,8 @@ solver      method                                                  accuracy
 =========== ======================================================= ==================
 "dense"     the lecture's: explicit A, Cholesky on A^T A (autograd)   exact (reference)
 "levinson"  ``scipy.linalg.solve_toeplitz`` on r[0..m-1] (1D only)    exact
+"gs"        Gohberg-Semencul: R^{-1} from its Levinson-Durbin          exact
+            generator, applied by FFT in O(m log m) (1D only)
 "cholesky"  R from the lags (no A; one strided copy), split by its   exact
             centrosymmetry into two half-size Cholesky factors
 "cg"        conjugate gradients, FFT matvecs, T. Chan circulant      to ``tol``
@@ -50,9 +52,15 @@ approximation of the same problem: it ignores that the filter has only m taps an
 signals do not wrap around; :func:`fft_filter_error` measures how far it lands from the exact
 filter.
 
-Gradients: "dense" and "fft" are differentiated by autograd; "levinson", "cholesky" and "cg" by an
-implicit (adjoint) backward: with ``R x = g`` and ``λ = R^{-1} x̄``, ``ḡ = λ`` and
-``ā = -corr(A x, λ) - corr(A λ, x) - 2 ε (λ·x) a`` (one extra solve with the same solver).
+Gradients: "dense" and "fft" are differentiated by autograd; "levinson", "gs", "cholesky" and "cg"
+by an implicit (adjoint) backward: with ``R x = g`` and ``λ = R^{-1} x̄``, ``ḡ = λ`` and
+``ā = -corr(A x, λ) - corr(A λ, x) - 2 ε (λ·x) a`` (one extra solve with the same solver; "gs"
+and "cholesky" reuse the forward's factorisation, so the backward costs one more application).
+
+Cost of the exact filter (why it is cheap): in 1D the inverse of the Toeplitz normal matrix is
+known in closed form from one vector, its Levinson-Durbin generator (Gohberg-Semencul), so with
+the target's generator computed once a solve is six FFTs, the same order as the FFT
+approximation; ``benchmarks/bench_wiener.py`` measures the ratios.
 
 A fixed signal (training: the target): everything that depends on ``a`` alone - the normal
 matrix, its factorisation, its spectrum, for small sizes the whole linear map ``w = W b`` - is
@@ -73,7 +81,7 @@ Modules (the sections of the course's one-file original; every name is importabl
 """
 
 from convlab.wiener.convolution import apply_filter, full_convolution
-from convlab.wiener.factor import DURBIN_MAX_TAPS, OPERATOR_MAX_ENTRIES, WienerFactor
+from convlab.wiener.factor import OPERATOR_MAX_ENTRIES, WienerFactor
 from convlab.wiener.filters import (
     DENSE_MEMORY_LIMIT,
     dense_bytes,
@@ -90,6 +98,7 @@ from convlab.wiener.loss import (
 )
 from convlab.wiener.options import (
     CHOLESKY_MAX_TAPS,
+    CHOLESKY_MAX_TAPS_UNCACHED,
     DEFAULT_FFT_EPSILON,
     DIRECTIONS,
     PENALTIES,
@@ -103,10 +112,10 @@ from convlab.wiener.solvers import SolveInfo, normal_matrix, solve_normal_equati
 
 __all__ = [
     "CHOLESKY_MAX_TAPS",
+    "CHOLESKY_MAX_TAPS_UNCACHED",
     "DEFAULT_FFT_EPSILON",
     "DENSE_MEMORY_LIMIT",
     "DIRECTIONS",
-    "DURBIN_MAX_TAPS",
     "OPERATOR_MAX_ENTRIES",
     "PENALTIES",
     "REDUCTIONS",

@@ -21,13 +21,12 @@ from convlab.wiener.options import (
 )
 from convlab.wiener.solvers import (
     _CentroCholesky,
-    _DurbinFactor,
+    _GohbergSemencul,
     _NormalSolve,
     _reversed_normal_matrix,
+    _toeplitz_lags,
 )
 
-#: a WienerFactor keeps the Levinson-Durbin inverse factor (8 m^2 bytes) up to this many taps
-DURBIN_MAX_TAPS = 8192
 #: a WienerFactor materialises the filter operator W (8 n m bytes per item) up to this size
 OPERATOR_MAX_ENTRIES = 2**22
 
@@ -55,9 +54,9 @@ class WienerFactor:
     solver     stored                                                           per call
     ========== ================================================================ =============
     cholesky   the two half-size Cholesky factors of the centrosymmetric R       W b, or
-               and their inverses (and W when small)                             2 tri. matvecs
-    levinson   Levinson-Durbin factor of R^{-1} = U diag(1/e) U^T (m <=          W b, or
-               ``DURBIN_MAX_TAPS``; above: the lags, one Levinson solve a call)  2 tri. matvecs
+               (and W when small)                                                2 tri. solves
+    levinson,  Gohberg-Semencul generator of R^{-1} (Levinson-Durbin once,       W b, or
+    gs         O(m^2)): the spectra of two triangular Toeplitz factors, O(m)     6 FFTs
     cg         nothing but conj(rfft(a)) (CG iterates each call)                 CG
     fft        the whole multiplier conj(â) / (|â|^2 + ε r0) (and W when small)  W b, or
                                                                                 1 FFT pair
@@ -93,7 +92,7 @@ class WienerFactor:
         _check_pair(a, a, dim)
         n = tuple(a.shape[-dim:])
         m = _filter_shape(filter_shape, n)
-        opts = WienerOptions.of(options, **settings).resolve(dim, m)
+        opts = WienerOptions.of(options, **settings).resolve(dim, m, cached=True)
         solver, epsilon = opts.solver, opts.epsilon
         if solver == "dense":
             raise ValueError(
@@ -129,11 +128,10 @@ class WienerFactor:
         self.multiplier = A_hat.conj()  # A^T b_pad = corr(a, b_pad)
         if solver == "cholesky":
             JR = _reversed_normal_matrix(a64, m, epsilon)
-            self.factor = _CentroCholesky(JR).invert_factors()
-        elif solver == "levinson" and m[0] <= DURBIN_MAX_TAPS:
-            r = _crop(_irfft(A_hat.abs().square(), self.S), m).clone()
-            r[..., 0] += epsilon * a64.square().sum(-1)
-            self.factor = _DurbinFactor(r)
+            self.factor = _CentroCholesky(JR)
+        elif solver in ("levinson", "gs"):
+            ridge = epsilon * a64.square().sum(-1, keepdim=True)
+            self.factor = _GohbergSemencul(_toeplitz_lags(A_hat.abs().square(), ridge, self.S, m))
         if self.factor is not None and math.prod(n) * math.prod(m) <= OPERATOR_MAX_ENTRIES:
             # W^T = A_win R^{-1}: row i = (R^{-1} A^T e_i)^T, so w = W b = (b^T W^T)^T
             self.operator = self.factor.solve(_dense_matrix(a64, m, window=True))

@@ -114,8 +114,9 @@ class WienerLoss(torch.nn.Module):
         compares the target with that copy **by value** (``torch.equal``, O(size)); a new or
         in-place modified target, or changed settings, trigger a new factorisation
         (``factorisations`` counts them). Same loss and gradient as without the cache (up to
-        rounding: "levinson" then solves with the Levinson-Durbin factor of R^{-1} instead of
-        a fresh Levinson recursion); gradients with respect to the target still flow. Used for
+        rounding: "levinson" then applies R^{-1} by the Gohberg-Semencul formula instead of a
+        fresh Levinson recursion; "auto" may pick "cholesky" for a cached 2D target where it
+        picks "cg" for one call); gradients with respect to the target still flow. Used for
         the pairs whose filter is applied to the target ("target_to_prediction" and half of
         "symmetric"); "prediction_to_target" rebuilds its matrix from the prediction each call,
         and solver "dense" (the reference) never caches.
@@ -144,8 +145,7 @@ class WienerLoss(torch.nn.Module):
         super().__init__()
         self.dim = _check_dim(dim)
         self.options = WienerOptions.of(options, **settings)
-        if self.options.solver == "levinson" and self.dim != 1:
-            raise ValueError("solver='levinson' is for dim=1 only; use 'cg' or 'dense' for images")
+        self.options.resolve(self.dim, (1,) * self.dim)  # a 1D-only solver for images: refuse now
         self.reduction = as_choice(reduction, "reduction", REDUCTIONS)
         self.direction = as_choice(direction, "direction", DIRECTIONS)
         if isinstance(penalty, torch.Tensor):
