@@ -21,9 +21,11 @@ from convlab.wiener import (
     dense_bytes,
     fft_filter_error,
     filter_penalty,
+    lags,
     normal_matrix,
     penalty_gaussian,
     penalty_sharp,
+    solve_cost,
     solve_normal_equations,
     wiener_filter,
     zero_lag_index,
@@ -310,7 +312,7 @@ def test_penalties():
 
 def test_dense_memory_is_checked_before_allocating():
     assert dense_bytes((65536,)) > 24 * 2**30
-    with pytest.raises(MemoryError, match="use solver='cg'"):
+    with pytest.raises(MemoryError, match=r"use solver='gs' \(1D\) or 'cg'"):
         wiener_filter(torch.ones(65536), torch.ones(65536), solver="dense")
 
 
@@ -347,7 +349,7 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="penalty must be one of"):
         WienerLoss(dim=1, penalty="box")
     with pytest.raises(ValueError, match="penalty shape"):
-        WienerLoss(dim=1, penalty=torch.ones(5))(x, x + 1)
+        WienerLoss(dim=1, penalty=penalty_sharp(5))(x, x + 1)
     with pytest.raises(ValueError, match="filter_shape must have 2"):
         wiener_filter(torch.randn(4, 4), torch.randn(4, 4), (3,), dim=2)
     with pytest.raises(TypeError, match="real"):
@@ -613,3 +615,79 @@ def test_gs_at_a_size_where_dense_does_not_fit_agrees_with_a_converged_cg():
     ref = wiener_filter(a, b, solver="cg", tol=1e-13)
     assert _rel(wiener_filter(a, b, solver="gs"), ref) < 1e-10
     assert _rel(WienerFactor(a, solver="gs").filter(b), ref) < 1e-10
+
+
+# --------------------------------------------------------------------------------------------
+# bad input: a clear error, never a silent NaN / zero / 0.5, never a huge solve (issue 13)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_an_unbatched_all_zero_signal_is_refused(dim):
+    shape = (8,) if dim == 1 else (5, 6)
+    x, zero = torch.randn(shape, dtype=torch.float64), torch.zeros(shape, dtype=torch.float64)
+    for solver in ("cg", "fft", "dense", "cholesky"):
+        with pytest.raises(ValueError, match="a is all zero: "):
+            wiener_filter(zero, x, dim=dim, solver=solver)
+    with pytest.raises(ValueError, match="target is all zero"):
+        WienerLoss(dim=dim)(x, zero)
+    with pytest.raises(ValueError, match="prediction is all zero"):
+        WienerLoss(dim=dim)(zero, x)
+    with pytest.raises(ValueError, match=r"batch item \(1,\)"):  # batched: names the item
+        wiener_filter(torch.stack([x, zero]), torch.stack([x, x]), dim=dim)
+    assert torch.isfinite(WienerLoss(dim=dim)(x, x))  # the right input still works
+
+
+def test_nan_in_b_is_refused():
+    a, b = torch.randn(2, 8, dtype=torch.float64), torch.randn(2, 8, dtype=torch.float64)
+    b[1, 3] = float("nan")
+    for solver in ("gs", "cg", "fft", "dense"):
+        with pytest.raises(ValueError, match="b contains NaN"):
+            wiener_filter(a, b, solver=solver)
+    with pytest.raises(ValueError, match="b contains NaN"):
+        WienerFactor(a).filter(b)
+    b[1, 3] = float("inf")
+    with pytest.raises(ValueError, match="prediction contains NaN"):
+        WienerLoss(dim=1)(b, a)
+
+
+def test_penalties_that_would_make_a_silent_loss_are_refused():
+    T = penalty_sharp(9)
+    x = torch.randn(3, 9, dtype=torch.float64)
+    assert float(WienerLoss(dim=1, penalty=T)(x, x)) < 1e-20  # a right penalty
+    for bad, match in [
+        (T + 1.0, "0 at zero lag"),  # loss(x, x) would be 0.5
+        (torch.zeros(9, dtype=torch.float64), "0 at every lag"),
+        (-T, ">= 0"),
+        (T.clone().fill_(float("nan")), "finite"),
+        (T[None], "1-D"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            WienerLoss(dim=1, penalty=bad)
+    for sigma in (float("inf"), float("nan"), 0.0, -1.0):
+        with pytest.raises(ValueError, match="sigma"):
+            penalty_gaussian(9, sigma=sigma)
+        with pytest.raises(ValueError, match="sigma"):
+            WienerLoss(dim=1, sigma=sigma)
+    with pytest.raises(ValueError, match="underflows"):
+        penalty_gaussian(9, sigma=1e200)
+    wide = penalty_gaussian(9, sigma=1e6)  # very wide but finite: quadratic, not all zero
+    np.testing.assert_allclose(wide.numpy(), (lags(9) / 4.0) ** 2, rtol=1e-6)
+
+
+def test_a_huge_solve_is_refused_up_front_without_allocating():
+    import time
+
+    a, b = torch.randn(16, dtype=torch.float64), torch.randn(16, dtype=torch.float64)
+    t0 = time.perf_counter()
+    for solver in ("auto", "gs", "levinson", "dense", "cholesky"):
+        with pytest.raises((ValueError, MemoryError), match="limit"):
+            wiener_filter(a, b, 10**6, solver=solver)
+    with pytest.raises((ValueError, MemoryError), match="limit"):
+        WienerFactor(a, 10**6)
+    with pytest.raises(MemoryError, match=r"GiB.*use solver='cg'"):
+        wiener_filter(torch.randn(256, 256), torch.randn(256, 256), dim=2, solver="cholesky")
+    assert time.perf_counter() - t0 < 1.0
+    assert wiener_filter(a, b, 1000).shape == (1000,)  # a large but affordable filter is solved
+    bytes_, flops = solve_cost((16,), (10**6,), "gs")
+    assert flops > 1e12 and bytes_ < 2**30  # O(m^2) work, O(m) memory

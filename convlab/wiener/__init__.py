@@ -83,10 +83,11 @@ Modules (the sections of the course's one-file original; every name is importabl
 from convlab.wiener.convolution import apply_filter, full_convolution
 from convlab.wiener.factor import OPERATOR_MAX_ENTRIES, WienerFactor
 from convlab.wiener.filters import (
-    DENSE_MEMORY_LIMIT,
+    check_solve_cost,
     dense_bytes,
     fft_filter_error,
     lecture_wiener_filter,
+    solve_cost,
     wiener_filter,
 )
 from convlab.wiener.loss import (
@@ -114,7 +115,6 @@ __all__ = [
     "CHOLESKY_MAX_TAPS",
     "CHOLESKY_MAX_TAPS_UNCACHED",
     "DEFAULT_FFT_EPSILON",
-    "DENSE_MEMORY_LIMIT",
     "DIRECTIONS",
     "OPERATOR_MAX_ENTRIES",
     "PENALTIES",
@@ -125,6 +125,7 @@ __all__ = [
     "WienerLoss",
     "WienerOptions",
     "apply_filter",
+    "check_solve_cost",
     "dense_bytes",
     "fft_filter_error",
     "filter_penalty",
@@ -135,6 +136,7 @@ __all__ = [
     "normal_matrix",
     "penalty_gaussian",
     "penalty_sharp",
+    "solve_cost",
     "solve_normal_equations",
     "wiener_filter",
     "zero_lag_index",

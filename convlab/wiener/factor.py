@@ -10,10 +10,11 @@ import torch
 
 from convlab._validate import as_real_tensor
 from convlab.wiener.convolution import _crop, _fft_grid, _irfft, _place, _rfft
-from convlab.wiener.filters import _dense_matrix, _fft_filter
+from convlab.wiener.filters import _dense_matrix, _fft_filter, check_solve_cost
 from convlab.wiener.options import (
     WienerOptions,
     _check_dim,
+    _check_finite,
     _check_nonzero,
     _check_pair,
     _filter_shape,
@@ -99,6 +100,7 @@ class WienerFactor:
                 "solver='dense' (the reference) has no reusable factorisation; use 'cholesky', "
                 "'levinson', 'cg' or 'fft'"
             )
+        check_solve_cost(n, m, solver, math.prod(a.shape[:-dim]))
         _check_nonzero(a, dim, "a", "the normal matrix A^T A is singular (no unique filter)")
         self.dim, self.n, self.m, self.options = dim, n, m, opts
         self.solver, self.epsilon = solver, epsilon
@@ -161,6 +163,7 @@ class WienerFactor:
                 f"b must have the factorised signal's shape {tuple(self.values.shape)}, got "
                 f"{tuple(b.shape)}"
             )
+        _check_finite(b, "b")
         b64 = b.to(torch.float64)
         live = a is not None and a.requires_grad and torch.is_grad_enabled()
         if self.operator is not None and not live:  # w = W b: one product (autograd: W^T w̄)

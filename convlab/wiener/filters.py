@@ -14,6 +14,7 @@ from convlab.wiener.convolution import _crop, _fft_grid, _irfft, _place, _rfft
 from convlab.wiener.options import (
     WienerOptions,
     _check_dim,
+    _check_finite,
     _check_nonzero,
     _check_pair,
     _filter_shape,
@@ -21,8 +22,14 @@ from convlab.wiener.options import (
 )
 from convlab.wiener.solvers import _NormalSolve
 
-#: the dense solver refuses to build A and A^T A when they would need more than this many bytes
-DENSE_MEMORY_LIMIT = 8 * 2**30
+#: every solver refuses, before allocating, a problem estimated to need more bytes than this
+#: (set ``convlab.wiener.filters.MEMORY_LIMIT`` to change it) ...
+MEMORY_LIMIT = 8 * 2**30
+#: ... or more floating-point operations than this (about a minute on the course's machine)
+FLOP_LIMIT = 1e11
+#: the iterations :func:`solve_cost` assumes for "cg" (its cost per iteration is known, the count
+#: depends on the conditioning: 40-60 on white noise, 100-350 on images)
+CG_NOMINAL_ITERATIONS = 100
 
 
 def _dense_matrix(a: torch.Tensor, m: tuple[int, ...], window: bool = False) -> torch.Tensor:
@@ -57,16 +64,56 @@ def dense_bytes(n: Sequence[int], m: Sequence[int] | None = None) -> int:
     return 8 * (2 * rows * cols + 2 * cols * cols)
 
 
+def solve_cost(n: Sequence[int], m: Sequence[int], solver: str) -> tuple[int, float]:
+    """Estimated peak bytes and floating-point operations of one filter with a resolved
+    ``solver`` (forward; the backward costs about as much again), per batch item.
+
+    The one place where the package estimates what a Wiener solve costs before it starts
+    (:func:`check_solve_cost` refuses what exceeds the limits). Orders of magnitude: dense
+    ``2 (n+m-1) m^2 + m^3 / 3``, cholesky ``m^3 / 12`` and ``8 m^2`` bytes, levinson and the gs
+    generator ``4 m^2``, cg ``CG_NOMINAL_ITERATIONS`` iterations of 4 FFTs, fft 3 FFTs, an FFT
+    on the grid S costing ``5 S log2 S``.
+    """
+    n, m = tuple(n), tuple(m)
+    taps, S = math.prod(m), math.prod(_fft_grid(n, m))
+    fft = 5.0 * S * math.log2(max(S, 2))
+    if solver == "dense":
+        rows = math.prod(ni + mi - 1 for ni, mi in zip(n, m))
+        return dense_bytes(n, m), 2.0 * rows * taps**2 + taps**3 / 3
+    if solver == "cholesky":
+        return 24 * taps**2, taps**3 / 12 + 4.0 * taps**2
+    if solver in ("levinson", "gs"):
+        return 16 * 8 * S, 4.0 * taps**2 + 12 * fft
+    if solver == "cg":
+        return 16 * 8 * S, 4 * CG_NOMINAL_ITERATIONS * fft
+    return 8 * 8 * S, 3 * fft  # fft
+
+
+def check_solve_cost(n: Sequence[int], m: Sequence[int], solver: str, batch: int = 1) -> None:
+    """Refuse, before allocating anything, a solve estimated (:func:`solve_cost`) to exceed
+    ``MEMORY_LIMIT`` (MemoryError) or ``FLOP_LIMIT`` (ValueError), saying what to do instead."""
+    need, flops = (batch * c for c in solve_cost(n, m, solver))
+    instead = {
+        "dense": "solver='gs' (1D) or 'cg' (matrix-free)",
+        "cholesky": "solver='cg' (matrix-free)",
+    }.get(solver, "a smaller filter_shape or solver='fft' (approximate)")
+    what = f"solver={solver!r} for {batch} signal(s) of shape {tuple(n)} and filters of shape "
+    what += f"{tuple(m)}"
+    if need > MEMORY_LIMIT:
+        raise MemoryError(
+            f"{what} would need about {need / 2**30:.1f} GiB (limit {MEMORY_LIMIT / 2**30:.0f} "
+            f"GiB, convlab.wiener.filters.MEMORY_LIMIT); use {instead}"
+        )
+    if flops > FLOP_LIMIT:
+        raise ValueError(
+            f"{what} would take about {flops:.1e} floating-point operations (limit "
+            f"{FLOP_LIMIT:.0e}, convlab.wiener.filters.FLOP_LIMIT: about a minute); use {instead}"
+        )
+
+
 def _dense_filter(a, b, m, epsilon):
     d = len(m)
     n = tuple(a.shape[-d:])
-    need = dense_bytes(n, m) * max(1, math.prod(a.shape[:-d]))
-    if need > DENSE_MEMORY_LIMIT:
-        raise MemoryError(
-            f"solver='dense' would need {need / 2**30:.1f} GiB for signals of shape {n} and "
-            f"filters of shape {m} (limit {DENSE_MEMORY_LIMIT / 2**30:.0f} GiB); "
-            "use solver='cg' (matrix-free) or 'levinson'"
-        )
     A = _dense_matrix(a, m)
     P = tuple(ni + mi - 1 for ni, mi in zip(n, m))
     b_pad = _place(b, P, zero_lag_index(m)).reshape(*b.shape[:-d], -1)
@@ -134,7 +181,9 @@ def wiener_filter(
     m = _filter_shape(filter_shape, tuple(a.shape[-dim:]))
     opts = WienerOptions.of(options, **settings).resolve(dim, m)
     solver, epsilon = opts.solver, opts.epsilon
+    check_solve_cost(a.shape[-dim:], m, solver, math.prod(a.shape[:-dim]))
     _check_nonzero(a, dim, "a", "the normal matrix A^T A is singular (no unique filter)")
+    _check_finite(b, "b")
     out_dtype = a.dtype
     a64, b64 = a.to(torch.float64), b.to(torch.float64)
     if solver == "dense":

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from convlab._validate import as_choice, as_real_tensor, as_size
+from convlab._validate import as_choice, as_real_number, as_real_tensor, as_size
 from convlab.wiener.factor import WienerFactor
 from convlab.wiener.filters import wiener_filter
 from convlab.wiener.options import (
@@ -20,6 +20,7 @@ from convlab.wiener.options import (
     _check_nonzero,
     _check_pair,
     lags,
+    zero_lag_index,
 )
 
 
@@ -44,11 +45,15 @@ def penalty_gaussian(filter_shape: int | Sequence[int], sigma: float = 0.5) -> t
     >>> penalty_gaussian(5).numpy().round(2)
     array([1.  , 0.46, 0.  , 0.46, 1.  ])
     """
-    if not (isinstance(sigma, int | float) and sigma > 0):
-        raise ValueError(f"sigma must be > 0, got {sigma!r}")
+    sigma = as_real_number(sigma, "sigma", strict=True)  # inf would make every loss 0
     shape = (filter_shape,) if isinstance(filter_shape, int | np.integer) else tuple(filter_shape)
     u = _normalised_radius([as_size(s, "filter_shape") for s in shape])
-    T = 1.0 - np.exp(-(u**2) / (2.0 * sigma**2))
+    T = -np.expm1(-0.5 * (u / sigma) ** 2)  # 1 - exp(-x), exact also for tiny x
+    if T.max() == 0 and u.max() > 0:
+        raise ValueError(
+            f"sigma={sigma:g} is so large that the penalty underflows to 0 at every lag (every "
+            "loss would be 0); use sigma <= 1e150 (the penalty's shape is quadratic from ~10 on)"
+        )
     return torch.from_numpy(T / T.max() if T.max() > 0 else T)
 
 
@@ -63,6 +68,25 @@ def penalty_sharp(filter_shape: int | Sequence[int]) -> torch.Tensor:
     shape = (filter_shape,) if isinstance(filter_shape, int | np.integer) else tuple(filter_shape)
     u = _normalised_radius([as_size(s, "filter_shape") for s in shape])
     return torch.from_numpy(u / u.max() if u.max() > 0 else u)
+
+
+def _check_penalty(T: torch.Tensor, dim: int) -> None:
+    """A penalty must be dim-D, finite, >= 0, zero at zero lag (so that loss(x, x) = 0) and
+    positive somewhere (else every loss is 0)."""
+    if T.ndim != dim:
+        raise ValueError(f"a penalty tensor must be {dim}-D, got shape {tuple(T.shape)}")
+    if T.is_complex() or not T.is_floating_point():
+        raise TypeError(f"a penalty tensor must be real floating point, got {T.dtype}")
+    if not bool(torch.isfinite(T).all()) or bool((T < 0).any()):
+        raise ValueError("a penalty tensor must be finite and >= 0 at every lag")
+    c = zero_lag_index(T.shape)
+    if float(T[c]) != 0.0:
+        raise ValueError(
+            f"a penalty must be 0 at zero lag (index {c} for shape {tuple(T.shape)}), got "
+            f"{float(T[c]):g}: otherwise loss(x, x) > 0"
+        )
+    if not bool((T > 0).any()):
+        raise ValueError("a penalty that is 0 at every lag makes every loss 0")
 
 
 def make_penalty(kind: str, filter_shape: int | Sequence[int], sigma: float = 0.5) -> torch.Tensor:
@@ -149,16 +173,13 @@ class WienerLoss(torch.nn.Module):
         self.reduction = as_choice(reduction, "reduction", REDUCTIONS)
         self.direction = as_choice(direction, "direction", DIRECTIONS)
         if isinstance(penalty, torch.Tensor):
-            if penalty.ndim != self.dim:
-                raise ValueError(
-                    f"a penalty tensor must be {self.dim}-D, got shape {tuple(penalty.shape)}"
-                )
+            _check_penalty(penalty, self.dim)
             self.penalty_kind = None
         else:
             self.penalty_kind = as_choice(penalty, "penalty", PENALTIES)
         self._penalty = penalty if isinstance(penalty, torch.Tensor) else None
         self.filter_shape = filter_shape
-        self.sigma = sigma
+        self.sigma = as_real_number(sigma, "sigma", strict=True)
         if not isinstance(cache_target, bool):
             raise TypeError(f"cache_target must be True or False, got {cache_target!r}")
         self.cache_target = cache_target

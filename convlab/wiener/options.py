@@ -58,14 +58,20 @@ def _filter_shape(filter_shape: Any, n: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def _check_nonzero(x: torch.Tensor, dim: int, name: str, why: str) -> None:
-    energy = x.detach().reshape(*x.shape[: x.ndim - dim], -1).abs().amax(dim=-1)
+    """Refuse an all-zero signal (per batch item, also for a single unbatched one) and NaN/inf."""
+    batch = tuple(x.shape[: x.ndim - dim])
+    energy = x.detach().reshape(*batch, -1).abs().amax(dim=-1)
     if bool(((energy > 0) & (energy < math.inf)).all()):  # amax propagates NaN: one check
         return
-    bad = (energy == 0).nonzero()
-    if bad.numel():
-        item = tuple(bad[0].tolist())
-        raise ValueError(f"{name} is all zero (batch item {item}): {why}")
-    if not torch.isfinite(x.detach()).all():
+    zero = energy == 0
+    if bool(zero.any()):
+        where = f" (batch item {tuple(zero.nonzero()[0].tolist())})" if batch else ""
+        raise ValueError(f"{name} is all zero{where}: {why}")
+    _check_finite(x, name)
+
+
+def _check_finite(x: torch.Tensor, name: str) -> None:
+    if not bool(torch.isfinite(x.detach()).all()):
         raise ValueError(f"{name} contains NaN or infinity")
 
 
