@@ -136,7 +136,7 @@ class WienerFactor:
             self.factor = _GohbergSemencul(_toeplitz_lags(A_hat.abs().square(), ridge, self.S, m))
         if self.factor is not None and math.prod(n) * math.prod(m) <= OPERATOR_MAX_ENTRIES:
             # W^T = A_win R^{-1}: row i = (R^{-1} A^T e_i)^T, so w = W b = (b^T W^T)^T
-            self.operator = self.factor.solve(_dense_matrix(a64, m, window=True))
+            self.operator = self.factor.solve(_dense_matrix(a64, m, window=True)).contiguous()
 
     def matches(self, a: torch.Tensor) -> bool:
         """True when ``a`` has the factorised signal's shape, dtype, device and exact values."""
