@@ -8,9 +8,10 @@ nbformat cell id, which survives re-execution) and a status:
   asserted in a notebook the map's author does not own carries ``needs = "assert"``);
 - ``left-out``: not reproduced, with the reason, which the cell (markdown) states too.
 
-The lecture texts live beside the repository (``../shared/lectures`` in CI, or ``$CONVLAB_LECTURES``).
-When they are present, every section title listed in the map must be a line of its lecture, in order,
-and for the lectures with markdown headings (000, 002) every heading must be a listed section.
+The lecture texts live beside the repository (``../shared/lectures`` in CI, or
+``$CONVLAB_LECTURES``). When they are present, every section title listed in the map must be a line
+of its lecture, in order, and for the lectures with markdown headings (000, 002) every heading must
+be a listed section.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import tomllib
 from functools import cache
 from pathlib import Path
 
 import pytest
 from conftest import ROOT
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest itself depends on tomli there
+    import tomli as tomllib
 
 MAP = ROOT / "tests" / "lecture_map.toml"
 STATUSES = {"checked", "explained", "left-out"}
@@ -79,7 +84,8 @@ def test_item_points_at_a_cell_that_does_what_the_status_says(it):
     cell = nb_cells[it["cell"]]
     if it["status"] == "checked":
         assert cell["type"] == "code" and re.search(r"\bassert\b|\bcheck\(", cell["source"]), (
-            f"{it['id']} is 'checked' but cell {it['cell']} of {it['notebook']} has no assert/check("
+            f"{it['id']} is 'checked' but cell {it['cell']} of {it['notebook']} "
+            "has no assert/check("
         )
     if it["status"] == "left-out":
         assert cell["type"] == "markdown", (
@@ -92,7 +98,8 @@ def test_every_section_has_an_entry(key):
     sections = LECTURES[key]["sections"]
     assert len(set(sections)) == len(sections), f"lecture {key}: duplicate section titles"
     used = {it["section"] for it in ITEMS if it["lecture"] == key}
-    assert not used - set(sections), f"lecture {key}: items name unknown sections {used - set(sections)}"
+    unknown = used - set(sections)
+    assert not unknown, f"lecture {key}: items name unknown sections {unknown}"
     empty = [s for s in sections if s not in used]
     assert not empty, f"lecture {key}: sections without an entry: {empty}"
 
@@ -106,11 +113,12 @@ def test_sections_match_the_lecture_text(key):
     lines = [_title(line) for line in (folder / lec["file"]).read_text().splitlines()]
     pos = 0
     for title in lec["sections"]:
-        assert title in lines[pos:], f"lecture {key}: section {title!r} not found (in order) in {lec['file']}"
+        assert title in lines[pos:], (
+            f"lecture {key}: section {title!r} not found (in order) in {lec['file']}"
+        )
         pos = lines.index(title, pos)
     if lec.get("markdown_headings"):
         text = (folder / lec["file"]).read_text().splitlines()
         headings = {_title(line) for line in text if re.match(r"#+\s", line)}
-        assert not headings - set(lec["sections"]), (
-            f"lecture {key}: headings missing from the map: {sorted(headings - set(lec['sections']))}"
-        )
+        missing = sorted(headings - set(lec["sections"]))
+        assert not missing, f"lecture {key}: headings missing from the map: {missing}"
