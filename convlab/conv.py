@@ -59,6 +59,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from convlab._validate import as_choice, as_size
+from convlab.operators import LinearMap
 
 __all__ = ["Conv1D", "Conv2D", "MultiChannelConv2D"]
 
@@ -198,6 +199,50 @@ class _ConvBase:
             )
         return self._stencil_out(self._engine.vjp(X, of))
 
+    def _example_shape(self, channels: int) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def as_linear_map(self, batch: int | None = None) -> LinearMap:
+        """``Y -> K(theta) Y`` as a :class:`~convlab.operators.LinearMap` (adjoint: ``KT``).
+
+        On one example (``batch=None``: shape ``(n,)``, ``(n1, n2)`` or ``(c_in, n1, n2)``) or on
+        ``batch`` examples at once (a leading axis). The matrix is :meth:`matrix` (row-major
+        for 2D; ``matrix`` defaults to column-major, see its docstring).
+        """
+        e = self._engine
+        lead = () if batch is None else (as_size(batch, "batch"),)
+        if batch is None and isinstance(self, MultiChannelConv2D):  # K takes (b, c, n1, n2)
+            fwd, adj = (lambda x: self.K(x[None])[0]), (lambda y: self.KT(y[None])[0])
+        else:
+            fwd, adj = self.K, self.KT
+        return LinearMap(
+            fwd,
+            adj,
+            lead + self._example_shape(e.c_in),
+            lead + self._example_shape(e.c_out),
+            dtype=self.theta.dtype,
+            name=f"{type(self).__name__}.K",
+        )
+
+    def jacobian_map(self, *, of: str = "K") -> LinearMap:
+        """``v -> J v`` (adjoint ``J^T``) as a LinearMap: stencil in, outputs for all of ``Y``.
+
+        The Jacobian of ``K(theta) Y`` (``of="KT"``: of ``K(theta)^T Y``) with respect to
+        ``theta``; needs the examples ``Y`` given at construction.
+        """
+        of = as_choice(of, "of", _OF)
+        Y = self._engine._need_Y()
+        out = self.J(np.zeros_like(self.theta), of=of)
+        return LinearMap(
+            lambda v: self.J(v, of=of),
+            lambda W: self.JT(W, of=of),
+            self.theta.shape,
+            out.shape,
+            dtype=self.theta.dtype,
+            out_dtype=np.result_type(self.theta.dtype, Y.real.dtype),
+            name=f"{type(self).__name__}.J" + ("" if of == "K" else " (of KT)"),
+        )
+
     def eigenvalues(self) -> np.ndarray:
         """``lam = fftn(K u_1)`` per block (FFT order, unsorted; 2D: ``fft2`` layout)."""
         return self._stencil_lam(self._engine.lam)
@@ -264,6 +309,9 @@ class Conv1D(_SingleStencil):
         Z = Z[:, 0, :]
         return Z[0] if single else Z
 
+    def _example_shape(self, channels):
+        return (self.n,)
+
     def matrix(self) -> sp.csr_array:
         """The n x n circulant ``K(theta)`` (sparse), from :mod:`convlab.structured`."""
         from convlab.structured import conv_matrix
@@ -309,6 +357,9 @@ class Conv2D(_SingleStencil):
     def _out(self, Z, single):
         Z = Z[:, 0]
         return Z[0] if single else Z
+
+    def _example_shape(self, channels):
+        return self.shape
 
     def matrix(self, order: str = "F") -> sp.csr_array:
         """The N x N BCCB ``K(theta)``, N = n1*n2, for images vectorised in ``order``.
@@ -359,6 +410,9 @@ class MultiChannelConv2D(_ConvBase):
 
     def _out(self, Z, single):
         return Z
+
+    def _example_shape(self, channels):
+        return (channels, *self.shape)
 
     def _stencil_in(self, v, name):
         v = _real_float(v, name)

@@ -76,6 +76,7 @@ from convlab._validate import (
     as_size,
     as_vector,
 )
+from convlab.operators import LinearMap
 
 __all__ = [
     "UPSAMPLE_MODES",
@@ -183,6 +184,26 @@ class AveragePool:
         y = _image(y, "y")
         r = self.r
         return y.repeat_interleave(r, dim=-2).repeat_interleave(r, dim=-1) / (r * r)
+
+    def as_linear_map(
+        self, shape: Sequence[int], *, dtype: torch.dtype = torch.float64, device: Any = None
+    ) -> LinearMap:
+        """This operator on inputs of shape ``(..., H, W)`` as a :class:`LinearMap`.
+
+        Row-major pixels: the matrix is ``pooling.avg_pool2d_matrix((H, W), r, order="C")``
+        (whose default ``order="F"`` is column-major).
+        """
+        shape = tuple(as_size(s, "shape") for s in shape)
+        return LinearMap(
+            self.forward,
+            self.adjoint,
+            shape,
+            self.output_shape(shape),
+            backend="torch",
+            dtype=dtype,
+            device=device,
+            name=repr(self),
+        )
 
 
 def upsample(y: Any, r: int, mode: str = "bicubic") -> torch.Tensor:
@@ -337,6 +358,45 @@ class FourierSampling:
     def zero_filled(self, y: Any) -> torch.Tensor:
         """The zero-filled reconstruction ``Re(ifft2(M * y, "ortho"))`` (= :meth:`adjoint`)."""
         return self.adjoint(y)
+
+    def as_linear_map(
+        self, *, dtype: torch.dtype = torch.float64, complex_input: bool = False
+    ) -> LinearMap:
+        """``A`` on one ``(H, W)`` image as a :class:`LinearMap`.
+
+        Default: real images (``dtype`` float32/float64) to complex k-space with
+        ``inner="real"``, adjoint :meth:`adjoint` (``Re <A x, y> = <x, A^* y>``).
+        ``complex_input=True``: the complex-linear extension on complex images (``dtype``
+        complex64/complex128), Hermitian, adjoint :meth:`adjoint_complex`.
+        """
+        cdt = {torch.float32: torch.complex64, torch.float64: torch.complex128}
+        if complex_input:
+            if not dtype.is_complex:
+                dtype = cdt.get(dtype, dtype)
+            return LinearMap(
+                self.forward,
+                self.adjoint_complex,
+                self.in_shape,
+                self.out_shape,
+                backend="torch",
+                dtype=dtype,
+                device=self.mask.device,
+                name="FourierSampling (complex)",
+            )
+        if dtype not in cdt:
+            raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        return LinearMap(
+            self.forward,
+            self.adjoint,
+            self.in_shape,
+            self.out_shape,
+            backend="torch",
+            dtype=dtype,
+            out_dtype=cdt[dtype],
+            device=self.mask.device,
+            inner="real",
+            name="FourierSampling",
+        )
 
 
 def random_mask(
@@ -615,6 +675,23 @@ class Radon:
         _check_hw(y, self.out_shape, "y")
         _, AT = self._mats(y.dtype, y.device)
         return self._apply(AT, y, self.out_shape, self.in_shape)
+
+    def as_linear_map(self, *, dtype: torch.dtype = torch.float64, device: Any = None) -> LinearMap:
+        """This operator on one ``(size, size)`` image as a :class:`LinearMap` (torch sparse).
+
+        ``aslinearmap(self.matrix, in_shape=..., out_shape=...)`` is the same operator held as
+        the scipy matrix.
+        """
+        return LinearMap(
+            self.forward,
+            self.adjoint,
+            self.in_shape,
+            self.out_shape,
+            backend="torch",
+            dtype=dtype,
+            device=device,
+            name=repr(self),
+        )
 
 
 def fbp(sinogram: Any, theta: Any, size: int) -> torch.Tensor:

@@ -51,6 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from convlab._validate import as_size, as_vector
+from convlab.operators import LinearMap
 
 __all__ = [
     "ParametricModel",
@@ -157,6 +158,14 @@ class ParametricModel:
                 self.params, weights.imag, self.n_params
             )
         return np.bincount(self.params, weights, self.n_params)
+
+    def jacobian_map(self) -> LinearMap:
+        """``v -> J v = mat(Q v)`` (adjoint ``W -> Q^T vec(W)``) as a LinearMap.
+
+        Input ``(p,)``, output K's shape ``(m, n)``; its matrix (row-major ``W.reshape(-1)``)
+        is ``Q`` with rows permuted from MATLAB's column-major ``vec``.
+        """
+        return LinearMap(self.jvp, self.vjp, (self.n_params,), self.shape, name=f"J of {self.name}")
 
     def project(self, theta: Any) -> np.ndarray:
         """Euclidean projection onto the feasible set: ``max(theta, 0)`` if nonnegative."""
@@ -398,6 +407,17 @@ class SeparableStencil:
         if G.shape != (self.L1, self.L2):
             raise ValueError(f"G must have shape {(self.L1, self.L2)}, got {G.shape}")
         return np.concatenate([G @ v, G.T @ u])
+
+    def jacobian_map(self, params: Any) -> LinearMap:
+        """The Jacobian at ``params`` as a LinearMap: ``(L1 + L2,) -> (L1, L2)``."""
+        params = np.concatenate(self.split(params))  # a copy: later edits do not leak in
+        return LinearMap(
+            lambda d: self.jvp(params, d),
+            lambda G: self.vjp(params, G),
+            (self.n_params,),
+            (self.L1, self.L2),
+            name="J of separable stencil",
+        )
 
 
 def stencil_parameter_counts(kernel_shape: Sequence[int]) -> dict[str, int]:
