@@ -244,6 +244,17 @@ def _default_dtype(backend: str, dtype: Any) -> Any:
     return dtype
 
 
+def _dtype_for(backend: str, dtype: Any) -> Any:
+    """``dtype`` as a numpy dtype (numpy backend) or a torch dtype (torch backend)."""
+    import torch
+
+    if backend == "numpy" and _is_torch_dtype(dtype):
+        return torch.empty(0, dtype=dtype).numpy().dtype
+    if backend == "torch" and not _is_torch_dtype(dtype):
+        return torch.from_numpy(np.empty(0, dtype=dtype)).dtype
+    return dtype
+
+
 def _is_complex_dtype(dtype: Any) -> bool:
     return bool(dtype.is_complex) if _is_torch_dtype(dtype) else np.dtype(dtype).kind == "c"
 
@@ -659,7 +670,7 @@ class _Composed(LinearMap):
             out_shape=A.out_shape,
             backend=B.backend,
             dtype=B.dtype,
-            out_dtype=A.out_dtype,
+            out_dtype=_dtype_for(B.backend, A.out_dtype),
             device=B.device,
             inner="real" if "real" in (A.inner, B.inner) else "hermitian",
             name=f"{A.name or '?'} @ {B.name or '?'}",
