@@ -313,7 +313,29 @@ class Conv1D(_SingleStencil):
         return (self.n,)
 
     def matrix(self) -> sp.csr_array:
-        """The n x n circulant ``K(theta)`` (sparse), from :mod:`convlab.structured`."""
+        """The n x n circulant ``K(theta)`` (sparse), from :mod:`convlab.structured`.
+
+        See Also
+        --------
+        convlab.structured.conv_matrix
+            1D convolution, centre ``L // 2``, boundary 'zero' (Toeplitz), 'periodic'
+            (circulant) or 'valid'; scipy sparse.
+        convlab.matlab.convmtx
+            1D *full* convolution, ``(m + n - 1) x n``, no centring (MATLAB ``convmtx``);
+            scipy sparse.
+        convlab.toeplitz.full_conv_matrix
+            the same full matrix as ``convmtx``, as a torch tensor (the Wiener lecture's
+            ``A``).
+        convlab.parametric.periodic_conv1d
+            the circulant as ``mat(Q theta)``, linear in the stencil.
+        convlab.transposed.conv_layer_matrix
+            **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
+            dilation, channels; row-major.
+        convlab.transposed.conv_transpose_layer_matrix
+            its transpose, ``F.conv_transpose1d/2d``.
+        scipy.linalg.convolution_matrix
+            'same' starts one entry off MATLAB for even stencils.
+        """
         from convlab.structured import conv_matrix
 
         return conv_matrix(self.theta, self.n, "periodic")
@@ -365,6 +387,23 @@ class Conv2D(_SingleStencil):
         """The N x N BCCB ``K(theta)``, N = n1*n2, for images vectorised in ``order``.
 
         ``order="F"`` (default): column-major, MATLAB ``Y(:)``; ``"C"``: numpy ``Y.ravel()``.
+
+        See Also
+        --------
+        convlab.matlab.convmtx2
+            2D full convolution, **column-major** ``X(:)`` (MATLAB ``convmtx2``).
+        convlab.toeplitz.doubly_blocked_toeplitz
+            2D full convolution acting on the *filter* ``w.ravel()`` (row-major); torch
+            tensor.
+        convlab.conv.MultiChannelConv2D.matrix
+            ``c_out x c_in`` blocks of BCCBs, column-major by default.
+        convlab.parametric.periodic_conv2d
+            the BCCB as ``mat(Q theta)``, column-major images and stencil.
+        convlab.transposed.conv_layer_matrix
+            **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
+            dilation, channels; row-major.
+        convlab.transposed.conv_transpose_layer_matrix
+            its transpose, ``F.conv_transpose1d/2d``.
         """
         return _bccb(self.theta, self.shape, order)
 
@@ -436,7 +475,26 @@ class MultiChannelConv2D(_ConvBase):
         return super().JT(W)
 
     def matrix(self, order: str = "F") -> sp.csr_array:
-        """The block matrix ``[K^{oi}]`` (c_out*N x c_in*N): channel blocks, images in ``order``."""
+        """The block matrix ``[K^{oi}]`` (c_out*N x c_in*N): channel blocks, images in ``order``.
+
+        See Also
+        --------
+        convlab.matlab.convmtx2
+            2D full convolution, **column-major** ``X(:)`` (MATLAB ``convmtx2``).
+        convlab.toeplitz.doubly_blocked_toeplitz
+            2D full convolution acting on the *filter* ``w.ravel()`` (row-major); torch
+            tensor.
+        convlab.conv.Conv2D.matrix
+            2D periodic convolution (BCCB), column-major by default (``order='C'``:
+            row-major).
+        convlab.parametric.periodic_conv2d
+            the BCCB as ``mat(Q theta)``, column-major images and stencil.
+        convlab.transposed.conv_layer_matrix
+            **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
+            dilation, channels; row-major.
+        convlab.transposed.conv_transpose_layer_matrix
+            its transpose, ``F.conv_transpose1d/2d``.
+        """
         c_out, c_in = self.theta.shape[:2]
         return sp.csr_array(
             sp.block_array(

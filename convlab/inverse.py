@@ -128,6 +128,9 @@ class AveragePool:
     its ``r^2`` pixels with the same weight ``1 / r^2``). ``A A^T = I / r^2``; ``r^2 A^T`` is
     nearest-neighbour upsampling, a right inverse of ``A``.
 
+    See Also: :func:`convlab.pooling.avg_pool2d_matrix` is the same operator as a sparse matrix,
+    column-major by default (``order="C"`` gives this one's row-major matrix).
+
     MATLAB: ``y = blockproc(x, [r r], @(b) mean(b.data(:)))`` (or
     ``squeeze(mean(mean(reshape(x, r, H/r, r, W/r), 1), 3))``);
     ``xt = kron(y, ones(r)) / r^2``.

@@ -637,6 +637,25 @@ def convmtx(h: npt.ArrayLike, n: int, *, row: bool = False) -> scipy.sparse.csr_
     -------
     scipy.sparse.csr_array, dtype of ``h``
 
+    See Also
+    --------
+    convlab.structured.conv_matrix
+        1D convolution, centre ``L // 2``, boundary 'zero' (Toeplitz), 'periodic'
+        (circulant) or 'valid'; scipy sparse.
+    convlab.toeplitz.full_conv_matrix
+        the same full matrix as ``convmtx``, as a torch tensor (the Wiener lecture's ``A``).
+    convlab.conv.Conv1D.matrix
+        periodic only, the circulant behind ``Conv1D.K`` (FFT).
+    convlab.parametric.periodic_conv1d
+        the circulant as ``mat(Q theta)``, linear in the stencil.
+    convlab.transposed.conv_layer_matrix
+        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
+        dilation, channels; row-major.
+    convlab.transposed.conv_transpose_layer_matrix
+        its transpose, ``F.conv_transpose1d/2d``.
+    scipy.linalg.convolution_matrix
+        'same' starts one entry off MATLAB for even stencils.
+
     Examples
     --------
     >>> convmtx([1, 2, 3], 2).toarray()
@@ -684,6 +703,22 @@ def convmtx2(H: npt.ArrayLike, m: int, n: int) -> scipy.sparse.csr_array:
     Returns
     -------
     scipy.sparse.csr_array, dtype of ``H``
+
+    See Also
+    --------
+    convlab.toeplitz.doubly_blocked_toeplitz
+        2D full convolution acting on the *filter* ``w.ravel()`` (row-major); torch tensor.
+    convlab.conv.Conv2D.matrix
+        2D periodic convolution (BCCB), column-major by default (``order='C'``: row-major).
+    convlab.conv.MultiChannelConv2D.matrix
+        ``c_out x c_in`` blocks of BCCBs, column-major by default.
+    convlab.parametric.periodic_conv2d
+        the BCCB as ``mat(Q theta)``, column-major images and stencil.
+    convlab.transposed.conv_layer_matrix
+        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
+        dilation, channels; row-major.
+    convlab.transposed.conv_transpose_layer_matrix
+        its transpose, ``F.conv_transpose1d/2d``.
 
     Examples
     --------

@@ -22,6 +22,8 @@ Boundary conditions (what ``y`` is outside ``0..n-1``):
 ``"index"`` (default, vectorised index arithmetic), ``"spdiags"`` (the lecture's MATLAB hint:
 one diagonal per stencil entry, plus wrap-around diagonals), ``"loop"`` (one row at a time in
 Python; slow on purpose).
+
+As an operator (``@``, ``.T``, dot test, norm): ``convlab.operators.aslinearmap(conv_matrix(...))``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,25 @@ def conv_matrix(
     Returns
     -------
     scipy.sparse.csr_array of the stencil's dtype.
+
+    See Also
+    --------
+    convlab.matlab.convmtx
+        1D *full* convolution, ``(m + n - 1) x n``, no centring (MATLAB ``convmtx``); scipy
+        sparse.
+    convlab.toeplitz.full_conv_matrix
+        the same full matrix as ``convmtx``, as a torch tensor (the Wiener lecture's ``A``).
+    convlab.conv.Conv1D.matrix
+        periodic only, the circulant behind ``Conv1D.K`` (FFT).
+    convlab.parametric.periodic_conv1d
+        the circulant as ``mat(Q theta)``, linear in the stencil.
+    convlab.transposed.conv_layer_matrix
+        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
+        dilation, channels; row-major.
+    convlab.transposed.conv_transpose_layer_matrix
+        its transpose, ``F.conv_transpose1d/2d``.
+    scipy.linalg.convolution_matrix
+        'same' starts one entry off MATLAB for even stencils.
 
     Examples
     --------

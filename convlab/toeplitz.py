@@ -32,6 +32,9 @@ filter of shape (m1, m2), with **row-major (C-order)** vectorisation ``w.ravel()
 A is a (p1 + m1 - 1) x m1 grid of blocks, block (r, c) = the 1D Toeplitz matrix of image row
 ``r - c`` (zero block outside ``0..p1-1``): "A_i are Toeplitz matrices of each row of a". (MATLAB's
 ``convmtx2`` uses column-major ``X(:)``; its blocks follow image *columns* instead.)
+
+As operators: ``convlab.operators.aslinearmap(full_conv_matrix(x, m))`` (a torch-backed
+``LinearMap``).
 """
 
 from __future__ import annotations
@@ -70,6 +73,26 @@ def full_conv_matrix(x: Any, m: int | None = None, *, method: str = "index") -> 
     Returns
     -------
     torch.Tensor of shape (n + m - 1, m), dtype of ``x`` (float64 for integer input).
+
+    See Also
+    --------
+    convlab.structured.conv_matrix
+        1D convolution, centre ``L // 2``, boundary 'zero' (Toeplitz), 'periodic'
+        (circulant) or 'valid'; scipy sparse.
+    convlab.matlab.convmtx
+        1D *full* convolution, ``(m + n - 1) x n``, no centring (MATLAB ``convmtx``); scipy
+        sparse.
+    convlab.conv.Conv1D.matrix
+        periodic only, the circulant behind ``Conv1D.K`` (FFT).
+    convlab.parametric.periodic_conv1d
+        the circulant as ``mat(Q theta)``, linear in the stencil.
+    convlab.transposed.conv_layer_matrix
+        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
+        dilation, channels; row-major.
+    convlab.transposed.conv_transpose_layer_matrix
+        its transpose, ``F.conv_transpose1d/2d``.
+    scipy.linalg.convolution_matrix
+        'same' starts one entry off MATLAB for even stencils.
 
     Examples
     --------
@@ -133,6 +156,22 @@ def doubly_blocked_toeplitz(
     Returns
     -------
     torch.Tensor of shape ((p1 + m1 - 1) * (p2 + m2 - 1), m1 * m2).
+
+    See Also
+    --------
+    convlab.matlab.convmtx2
+        2D full convolution, **column-major** ``X(:)`` (MATLAB ``convmtx2``).
+    convlab.conv.Conv2D.matrix
+        2D periodic convolution (BCCB), column-major by default (``order='C'``: row-major).
+    convlab.conv.MultiChannelConv2D.matrix
+        ``c_out x c_in`` blocks of BCCBs, column-major by default.
+    convlab.parametric.periodic_conv2d
+        the BCCB as ``mat(Q theta)``, column-major images and stencil.
+    convlab.transposed.conv_layer_matrix
+        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
+        dilation, channels; row-major.
+    convlab.transposed.conv_transpose_layer_matrix
+        its transpose, ``F.conv_transpose1d/2d``.
 
     Examples
     --------

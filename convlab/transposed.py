@@ -312,6 +312,33 @@ def conv_layer_matrix(
         ``output_padding >= stride``).
     batch : optional number of examples (block-diagonal matrix).
 
+    See Also
+    --------
+    convlab.structured.conv_matrix
+        1D convolution, centre ``L // 2``, boundary 'zero' (Toeplitz), 'periodic'
+        (circulant) or 'valid'; scipy sparse.
+    convlab.matlab.convmtx
+        1D *full* convolution, ``(m + n - 1) x n``, no centring (MATLAB ``convmtx``); scipy
+        sparse.
+    convlab.toeplitz.full_conv_matrix
+        the same full matrix as ``convmtx``, as a torch tensor (the Wiener lecture's ``A``).
+    convlab.conv.Conv1D.matrix
+        periodic only, the circulant behind ``Conv1D.K`` (FFT).
+    convlab.parametric.periodic_conv1d
+        the circulant as ``mat(Q theta)``, linear in the stencil.
+    convlab.matlab.convmtx2
+        2D full convolution, **column-major** ``X(:)`` (MATLAB ``convmtx2``).
+    convlab.toeplitz.doubly_blocked_toeplitz
+        2D full convolution acting on the *filter* ``w.ravel()`` (row-major); torch tensor.
+    convlab.conv.Conv2D.matrix
+        2D periodic convolution (BCCB), column-major by default (``order='C'``: row-major).
+    convlab.conv.MultiChannelConv2D.matrix
+        ``c_out x c_in`` blocks of BCCBs, column-major by default.
+    convlab.parametric.periodic_conv2d
+        the BCCB as ``mat(Q theta)``, column-major images and stencil.
+    convlab.transposed.conv_transpose_layer_matrix
+        its transpose, ``F.conv_transpose1d/2d``.
+
     Examples
     --------
     >>> conv_layer_matrix([[[0.5, 1, 0.5]]], 7, stride=2).toarray()
@@ -372,6 +399,36 @@ def conv_transpose_layer_matrix(
     ``C_out -> C_in``. When ``output_padding >= stride`` (allowed if dilation is larger) the
     convolution from ``out`` has extra outputs; only the first ``in_size`` are kept.
 
+    See Also
+    --------
+    convlab.structured.conv_matrix
+        1D convolution, centre ``L // 2``, boundary 'zero' (Toeplitz), 'periodic'
+        (circulant) or 'valid'; scipy sparse.
+    convlab.matlab.convmtx
+        1D *full* convolution, ``(m + n - 1) x n``, no centring (MATLAB ``convmtx``); scipy
+        sparse.
+    convlab.toeplitz.full_conv_matrix
+        the same full matrix as ``convmtx``, as a torch tensor (the Wiener lecture's ``A``).
+    convlab.conv.Conv1D.matrix
+        periodic only, the circulant behind ``Conv1D.K`` (FFT).
+    convlab.parametric.periodic_conv1d
+        the circulant as ``mat(Q theta)``, linear in the stencil.
+    convlab.matlab.convmtx2
+        2D full convolution, **column-major** ``X(:)`` (MATLAB ``convmtx2``).
+    convlab.toeplitz.doubly_blocked_toeplitz
+        2D full convolution acting on the *filter* ``w.ravel()`` (row-major); torch tensor.
+    convlab.conv.Conv2D.matrix
+        2D periodic convolution (BCCB), column-major by default (``order='C'``: row-major).
+    convlab.conv.MultiChannelConv2D.matrix
+        ``c_out x c_in`` blocks of BCCBs, column-major by default.
+    convlab.parametric.periodic_conv2d
+        the BCCB as ``mat(Q theta)``, column-major images and stencil.
+    convlab.transposed.conv_layer_matrix
+        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
+        dilation, channels; row-major.
+
+    Examples
+    --------
     >>> conv_transpose_layer_matrix([[[0.5, 1, 0.5]]], 3, stride=2).shape
     (7, 3)
     """
