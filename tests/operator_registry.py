@@ -522,6 +522,15 @@ PAIRS: list[Pair] = [
         ),
         "identical",
     ),
+    *(
+        Pair(
+            f"inverse.upsample {mode} vs transposed.upsample_operator (probed)",
+            lambda mode=mode: matrix_of(lambda y: inverse.upsample(y, 2, mode), (3, 4)),
+            lambda mode=mode: T.upsample_operator((1, 3, 4), scale_factor=2, mode=mode),
+            "both F.interpolate, align_corners=False (inverse.upsample has no adjoint of its own)",
+        )
+        for mode in ("nearest", "bilinear")
+    ),
     Pair(
         "inverse.Radon vs aslinearmap(radon_matrix)",
         lambda: inverse.Radon([0.0, 30.0, 100.0], 7).as_linear_map(),
