@@ -602,6 +602,21 @@ class LinearMap:
         return sigma
 
 
+def _spaces_of(A: LinearMap, **changes: Any) -> dict[str, Any]:
+    """``A``'s constructor keywords (shapes, backend, dtypes, device, inner), some changed."""
+    kw = {
+        "in_shape": A.in_shape,
+        "out_shape": A.out_shape,
+        "backend": A.backend,
+        "dtype": A.dtype,
+        "out_dtype": A.out_dtype,
+        "device": A.device,
+        "inner": A.inner,
+    }
+    kw.update(changes)
+    return kw
+
+
 def _real_part(x: np.ndarray, name: str) -> np.ndarray:
     if np.iscomplexobj(x):
         if np.any(x.imag):
@@ -613,14 +628,14 @@ def _real_part(x: np.ndarray, name: str) -> np.ndarray:
 class _Adjoint(LinearMap):
     def __init__(self, A: LinearMap) -> None:
         super().__init__(
-            in_shape=A.out_shape,
-            out_shape=A.in_shape,
-            backend=A.backend,
-            dtype=A.out_dtype,
-            out_dtype=A.dtype,
-            device=A.device,
-            inner=A.inner,
-            name=f"{A.name}.H" if A.name else "",
+            **_spaces_of(
+                A,
+                in_shape=A.out_shape,
+                out_shape=A.in_shape,
+                dtype=A.out_dtype,
+                out_dtype=A.dtype,
+                name=f"{A.name}.H" if A.name else "",
+            )
         )
         self.A = A
 
@@ -639,15 +654,7 @@ class _Conjugate(LinearMap):
     """``x -> conj(A conj(x))``: turns ``A^H`` into ``A^T``."""
 
     def __init__(self, A: LinearMap) -> None:
-        super().__init__(
-            in_shape=A.in_shape,
-            out_shape=A.out_shape,
-            backend=A.backend,
-            dtype=A.dtype,
-            out_dtype=A.out_dtype,
-            device=A.device,
-            name=f"conj({A.name})" if A.name else "",
-        )
+        super().__init__(**_spaces_of(A, name=f"conj({A.name})" if A.name else ""))
         self.A = A
 
     def _matvec(self, x: Any) -> Any:
@@ -688,16 +695,7 @@ class _Sum(LinearMap):
     def __init__(self, A: LinearMap, B: LinearMap) -> None:
         if A.in_shape != B.in_shape or A.out_shape != B.out_shape:
             raise ValueError(f"cannot add {A!r} and {B!r}: shapes differ")
-        super().__init__(
-            in_shape=A.in_shape,
-            out_shape=A.out_shape,
-            backend=A.backend,
-            dtype=A.dtype,
-            out_dtype=A.out_dtype,
-            device=A.device,
-            inner=A.inner,
-            name=f"{A.name or '?'} + {B.name or '?'}",
-        )
+        super().__init__(**_spaces_of(A, name=f"{A.name or '?'} + {B.name or '?'}"))
         self.A, self.B = A, B
 
     def _matvec(self, x: Any) -> Any:
@@ -711,16 +709,7 @@ class _Scaled(LinearMap):
     def __init__(self, A: LinearMap, c: Any) -> None:
         if np.iscomplexobj(c) and A.inner == "real":
             raise ValueError("an inner='real' map can only be scaled by a real number")
-        super().__init__(
-            in_shape=A.in_shape,
-            out_shape=A.out_shape,
-            backend=A.backend,
-            dtype=A.dtype,
-            out_dtype=A.out_dtype,
-            device=A.device,
-            inner=A.inner,
-            name=f"{c} * {A.name or '?'}",
-        )
+        super().__init__(**_spaces_of(A, name=f"{c} * {A.name or '?'}"))
         self.A, self.c = A, c
 
     def _matvec(self, x: Any) -> Any:
@@ -734,13 +723,15 @@ class _RealView(LinearMap):
     def __init__(self, A: LinearMap) -> None:
         cin, cout = _is_complex_dtype(A.dtype), _is_complex_dtype(A.out_dtype)
         super().__init__(
-            in_shape=(*A.in_shape, 2) if cin else A.in_shape,
-            out_shape=(*A.out_shape, 2) if cout else A.out_shape,
-            backend=A.backend,
-            dtype=_real_dtype(A.dtype),
-            out_dtype=_real_dtype(A.out_dtype),
-            device=A.device,
-            name=f"real({A.name})" if A.name else "",
+            **_spaces_of(
+                A,
+                in_shape=(*A.in_shape, 2) if cin else A.in_shape,
+                out_shape=(*A.out_shape, 2) if cout else A.out_shape,
+                dtype=_real_dtype(A.dtype),
+                out_dtype=_real_dtype(A.out_dtype),
+                inner="hermitian",
+                name=f"real({A.name})" if A.name else "",
+            )
         )
         self.A, self._cin, self._cout = A, cin, cout
 

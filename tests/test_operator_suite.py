@@ -20,7 +20,7 @@ import pytest
 import torch
 from operator_registry import PAIRS, REGISTRY, rand_np
 
-from convlab.operators import LinearMap, aslinearmap
+from convlab.operators import LinearMap, _spaces_of, aslinearmap
 
 CASES = [pytest.param(e, dt, id=f"{e.name}-{dt}") for e in REGISTRY for dt in e.dtypes]
 TORCH_CASES = [c for c in CASES if c.values[0].build(c.values[1]).backend == "torch"]
@@ -67,14 +67,7 @@ class _Wrong(LinearMap):
     """``A`` with a subtly wrong adjoint: scaled by ``scale``, or shifted by one index."""
 
     def __init__(self, A: LinearMap, kind: str, scale: float) -> None:
-        super().__init__(
-            in_shape=A.in_shape,
-            out_shape=A.out_shape,
-            backend=A.backend,
-            dtype=A.dtype,
-            out_dtype=A.out_dtype,
-            device=A.device,
-        )
+        super().__init__(**_spaces_of(A))
         self.A, self.kind, self.scale = A, kind, scale
 
     def _matvec(self, x):
