@@ -318,23 +318,11 @@ class Conv1D(_SingleStencil):
         See Also
         --------
         convlab.structured.conv_matrix
-            1D convolution, centre ``L // 2``, boundary 'zero' (Toeplitz), 'periodic'
-            (circulant) or 'valid'; scipy sparse.
-        convlab.matlab.convmtx
-            1D *full* convolution, ``(m + n - 1) x n``, no centring (MATLAB ``convmtx``);
-            scipy sparse.
-        convlab.toeplitz.full_conv_matrix
-            the same full matrix as ``convmtx``, as a torch tensor (the Wiener lecture's
-            ``A``).
+            the builder called here; also 'zero' and 'valid' boundaries.
         convlab.parametric.periodic_conv1d
-            the circulant as ``mat(Q theta)``, linear in the stencil.
-        convlab.transposed.conv_layer_matrix
-            **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
-            dilation, channels; row-major.
-        convlab.transposed.conv_transpose_layer_matrix
-            its transpose, ``F.conv_transpose1d/2d``.
-        scipy.linalg.convolution_matrix
-            'same' starts one entry off MATLAB for even stencils.
+            the same matrix as ``mat(Q theta)``.
+        convlab.fourier.circulant_matvec
+            its action by FFT along any axis.
         """
         from convlab.structured import conv_matrix
 
@@ -390,20 +378,15 @@ class Conv2D(_SingleStencil):
 
         See Also
         --------
-        convlab.matlab.convmtx2
-            2D full convolution, **column-major** ``X(:)`` (MATLAB ``convmtx2``).
-        convlab.toeplitz.doubly_blocked_toeplitz
-            2D full convolution acting on the *filter* ``w.ravel()`` (row-major); torch
-            tensor.
-        convlab.conv.MultiChannelConv2D.matrix
-            ``c_out x c_in`` blocks of BCCBs, column-major by default.
         convlab.parametric.periodic_conv2d
-            the BCCB as ``mat(Q theta)``, column-major images and stencil.
+            the same matrix (``order='F'``) as ``mat(Q theta)``, theta column-major.
         convlab.transposed.conv_layer_matrix
-            **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
-            dilation, channels; row-major.
-        convlab.transposed.conv_transpose_layer_matrix
-            its transpose, ``F.conv_transpose1d/2d``.
+            correlation with zero padding, row-major: flip the stencil and pad
+            circularly (L-1-L//2 before, L//2 after) to get ``matrix(order='C')``.
+        convlab.matlab.convmtx2
+            full (not periodic) convolution, column-major.
+        convlab.representations.filter_bank_operator
+            a stack of these (row-major), applied by FFT.
         """
         return _bccb(self.theta, self.shape, order)
 
@@ -479,21 +462,10 @@ class MultiChannelConv2D(_ConvBase):
 
         See Also
         --------
-        convlab.matlab.convmtx2
-            2D full convolution, **column-major** ``X(:)`` (MATLAB ``convmtx2``).
-        convlab.toeplitz.doubly_blocked_toeplitz
-            2D full convolution acting on the *filter* ``w.ravel()`` (row-major); torch
-            tensor.
         convlab.conv.Conv2D.matrix
-            2D periodic convolution (BCCB), column-major by default (``order='C'``:
-            row-major).
-        convlab.parametric.periodic_conv2d
-            the BCCB as ``mat(Q theta)``, column-major images and stencil.
+            one block.
         convlab.transposed.conv_layer_matrix
-            **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
-            dilation, channels; row-major.
-        convlab.transposed.conv_transpose_layer_matrix
-            its transpose, ``F.conv_transpose1d/2d``.
+            channels too, but correlation, zero padding and row-major only.
         """
         c_out, c_in = self.theta.shape[:2]
         return sp.csr_array(

@@ -639,22 +639,17 @@ def convmtx(h: npt.ArrayLike, n: int, *, row: bool = False) -> scipy.sparse.csr_
 
     See Also
     --------
-    convlab.structured.conv_matrix
-        1D convolution, centre ``L // 2``, boundary 'zero' (Toeplitz), 'periodic'
-        (circulant) or 'valid'; scipy sparse.
     convlab.toeplitz.full_conv_matrix
-        the same full matrix as ``convmtx``, as a torch tensor (the Wiener lecture's ``A``).
-    convlab.conv.Conv1D.matrix
-        periodic only, the circulant behind ``Conv1D.K`` (FFT).
-    convlab.parametric.periodic_conv1d
-        the circulant as ``mat(Q theta)``, linear in the stencil.
+        the same matrix as a dense torch tensor.
+    convlab.structured.conv_matrix
+        'same' size (centred at L//2) with zero/periodic/valid boundaries.
     convlab.transposed.conv_layer_matrix
-        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
-        dilation, channels; row-major.
+        correlation: the same matrix from the flipped ``h[::-1][None, None]`` and
+        ``padding=m - 1``.
     convlab.transposed.conv_transpose_layer_matrix
-        its transpose, ``F.conv_transpose1d/2d``.
-    scipy.linalg.convolution_matrix
-        'same' starts one entry off MATLAB for even stencils.
+        stride 1, no padding: the same matrix from ``h[None, None]``.
+    convlab.matlab.convmtx2
+        the 2D version, column-major.
 
     Examples
     --------
@@ -707,18 +702,15 @@ def convmtx2(H: npt.ArrayLike, m: int, n: int) -> scipy.sparse.csr_array:
     See Also
     --------
     convlab.toeplitz.doubly_blocked_toeplitz
-        2D full convolution acting on the *filter* ``w.ravel()`` (row-major); torch tensor.
+        row-major: ``doubly_blocked_toeplitz(H, (m, n))`` is this matrix with rows and
+        columns permuted from F to C order (conv2 is commutative).
     convlab.conv.Conv2D.matrix
-        2D periodic convolution (BCCB), column-major by default (``order='C'``: row-major).
-    convlab.conv.MultiChannelConv2D.matrix
-        ``c_out x c_in`` blocks of BCCBs, column-major by default.
-    convlab.parametric.periodic_conv2d
-        the BCCB as ``mat(Q theta)``, column-major images and stencil.
+        periodic and 'same' size (centred at L//2), column-major by default too.
     convlab.transposed.conv_layer_matrix
-        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
-        dilation, channels; row-major.
-    convlab.transposed.conv_transpose_layer_matrix
-        its transpose, ``F.conv_transpose1d/2d``.
+        correlation, zero padding, row-major (flipped kernel and padding k - 1 give the full
+        convolution).
+    convlab.matlab.convmtx
+        the 1D version.
 
     Examples
     --------

@@ -282,22 +282,9 @@ def periodic_conv1d(L: int, n: int) -> ParametricModel:
     See Also
     --------
     convlab.structured.conv_matrix
-        1D convolution, centre ``L // 2``, boundary 'zero' (Toeplitz), 'periodic'
-        (circulant) or 'valid'; scipy sparse.
-    convlab.matlab.convmtx
-        1D *full* convolution, ``(m + n - 1) x n``, no centring (MATLAB ``convmtx``); scipy
-        sparse.
-    convlab.toeplitz.full_conv_matrix
-        the same full matrix as ``convmtx``, as a torch tensor (the Wiener lecture's ``A``).
-    convlab.conv.Conv1D.matrix
-        periodic only, the circulant behind ``Conv1D.K`` (FFT).
-    convlab.transposed.conv_layer_matrix
-        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
-        dilation, channels; row-major.
-    convlab.transposed.conv_transpose_layer_matrix
-        its transpose, ``F.conv_transpose1d/2d``.
-    scipy.linalg.convolution_matrix
-        'same' starts one entry off MATLAB for even stencils.
+        ``K(theta)`` directly, any boundary.
+    convlab.conv.Conv1D
+        ``K``, ``K^T``, ``J``, ``J^T`` by FFT without forming ``Q``.
     """
     L, n = as_size(L, "L"), as_size(n, "n")
     if L > n:
@@ -315,19 +302,10 @@ def periodic_conv2d(kernel_shape: Sequence[int], image_shape: Sequence[int]) -> 
 
     See Also
     --------
-    convlab.matlab.convmtx2
-        2D full convolution, **column-major** ``X(:)`` (MATLAB ``convmtx2``).
-    convlab.toeplitz.doubly_blocked_toeplitz
-        2D full convolution acting on the *filter* ``w.ravel()`` (row-major); torch tensor.
     convlab.conv.Conv2D.matrix
-        2D periodic convolution (BCCB), column-major by default (``order='C'``: row-major).
-    convlab.conv.MultiChannelConv2D.matrix
-        ``c_out x c_in`` blocks of BCCBs, column-major by default.
-    convlab.transposed.conv_layer_matrix
-        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
-        dilation, channels; row-major.
-    convlab.transposed.conv_transpose_layer_matrix
-        its transpose, ``F.conv_transpose1d/2d``.
+        ``K(theta)`` directly (``order='F'`` matches).
+    convlab.conv.Conv2D
+        ``K``, ``K^T``, ``J``, ``J^T`` by FFT without forming ``Q``.
     """
     (L1, L2), (n1, n2) = _shapes(kernel_shape, image_shape)
     a, b, p, q = np.meshgrid(

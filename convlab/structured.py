@@ -56,21 +56,17 @@ def conv_matrix(
     See Also
     --------
     convlab.matlab.convmtx
-        1D *full* convolution, ``(m + n - 1) x n``, no centring (MATLAB ``convmtx``); scipy
-        sparse.
-    convlab.toeplitz.full_conv_matrix
-        the same full matrix as ``convmtx``, as a torch tensor (the Wiener lecture's ``A``).
+        full convolution, (n + L - 1) x n, no centring: its rows L//2 .. L//2 + n - 1 are
+        the 'zero' matrix.
     convlab.conv.Conv1D.matrix
-        periodic only, the circulant behind ``Conv1D.K`` (FFT).
+        the 'periodic' matrix, applied by FFT in ``Conv1D.K``.
     convlab.parametric.periodic_conv1d
-        the circulant as ``mat(Q theta)``, linear in the stencil.
+        the 'periodic' matrix as ``mat(Q theta)``, linear in theta.
     convlab.transposed.conv_layer_matrix
-        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
-        dilation, channels; row-major.
-    convlab.transposed.conv_transpose_layer_matrix
-        its transpose, ``F.conv_transpose1d/2d``.
+        correlation (torch): the flipped ``theta[::-1][None, None]`` with ``padding=L//2``
+        gives the 'zero' matrix for odd L.
     scipy.linalg.convolution_matrix
-        'same' starts one entry off MATLAB for even stencils.
+        its 'same' mode starts one entry earlier for even L.
 
     Examples
     --------

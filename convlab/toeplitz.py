@@ -76,23 +76,12 @@ def full_conv_matrix(x: Any, m: int | None = None, *, method: str = "index") -> 
 
     See Also
     --------
-    convlab.structured.conv_matrix
-        1D convolution, centre ``L // 2``, boundary 'zero' (Toeplitz), 'periodic'
-        (circulant) or 'valid'; scipy sparse.
     convlab.matlab.convmtx
-        1D *full* convolution, ``(m + n - 1) x n``, no centring (MATLAB ``convmtx``); scipy
-        sparse.
-    convlab.conv.Conv1D.matrix
-        periodic only, the circulant behind ``Conv1D.K`` (FFT).
-    convlab.parametric.periodic_conv1d
-        the circulant as ``mat(Q theta)``, linear in the stencil.
-    convlab.transposed.conv_layer_matrix
-        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
-        dilation, channels; row-major.
-    convlab.transposed.conv_transpose_layer_matrix
-        its transpose, ``F.conv_transpose1d/2d``.
-    scipy.linalg.convolution_matrix
-        'same' starts one entry off MATLAB for even stencils.
+        the same matrix as a scipy sparse array (MATLAB's convmtx).
+    convlab.structured.conv_matrix
+        'same' size (centred at L//2) with zero/periodic/valid boundaries.
+    convlab.toeplitz.doubly_blocked_toeplitz
+        the 2D version.
 
     Examples
     --------
@@ -160,18 +149,11 @@ def doubly_blocked_toeplitz(
     See Also
     --------
     convlab.matlab.convmtx2
-        2D full convolution, **column-major** ``X(:)`` (MATLAB ``convmtx2``).
+        column-major ``X(:)`` (MATLAB): the same matrix with rows and columns permuted.
+    convlab.toeplitz.full_conv_matrix
+        the 1D version.
     convlab.conv.Conv2D.matrix
-        2D periodic convolution (BCCB), column-major by default (``order='C'``: row-major).
-    convlab.conv.MultiChannelConv2D.matrix
-        ``c_out x c_in`` blocks of BCCBs, column-major by default.
-    convlab.parametric.periodic_conv2d
-        the BCCB as ``mat(Q theta)``, column-major images and stencil.
-    convlab.transposed.conv_layer_matrix
-        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
-        dilation, channels; row-major.
-    convlab.transposed.conv_transpose_layer_matrix
-        its transpose, ``F.conv_transpose1d/2d``.
+        periodic and 'same' size (BCCB), column-major by default.
 
     Examples
     --------

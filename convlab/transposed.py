@@ -314,30 +314,14 @@ def conv_layer_matrix(
 
     See Also
     --------
-    convlab.structured.conv_matrix
-        1D convolution, centre ``L // 2``, boundary 'zero' (Toeplitz), 'periodic'
-        (circulant) or 'valid'; scipy sparse.
-    convlab.matlab.convmtx
-        1D *full* convolution, ``(m + n - 1) x n``, no centring (MATLAB ``convmtx``); scipy
-        sparse.
-    convlab.toeplitz.full_conv_matrix
-        the same full matrix as ``convmtx``, as a torch tensor (the Wiener lecture's ``A``).
-    convlab.conv.Conv1D.matrix
-        periodic only, the circulant behind ``Conv1D.K`` (FFT).
-    convlab.parametric.periodic_conv1d
-        the circulant as ``mat(Q theta)``, linear in the stencil.
-    convlab.matlab.convmtx2
-        2D full convolution, **column-major** ``X(:)`` (MATLAB ``convmtx2``).
-    convlab.toeplitz.doubly_blocked_toeplitz
-        2D full convolution acting on the *filter* ``w.ravel()`` (row-major); torch tensor.
-    convlab.conv.Conv2D.matrix
-        2D periodic convolution (BCCB), column-major by default (``order='C'``: row-major).
-    convlab.conv.MultiChannelConv2D.matrix
-        ``c_out x c_in`` blocks of BCCBs, column-major by default.
-    convlab.parametric.periodic_conv2d
-        the BCCB as ``mat(Q theta)``, column-major images and stencil.
     convlab.transposed.conv_transpose_layer_matrix
-        its transpose, ``F.conv_transpose1d/2d``.
+        its transpose (``F.conv_transpose1d/2d``).
+    convlab.structured.conv_matrix
+        1D convolution (the flipped kernel), centred at L//2, zero/periodic/valid.
+    convlab.conv.Conv2D.matrix
+        periodic convolution, column-major by default.
+    convlab.matlab.convmtx2
+        full convolution, column-major.
 
     Examples
     --------
@@ -401,31 +385,10 @@ def conv_transpose_layer_matrix(
 
     See Also
     --------
-    convlab.structured.conv_matrix
-        1D convolution, centre ``L // 2``, boundary 'zero' (Toeplitz), 'periodic'
-        (circulant) or 'valid'; scipy sparse.
-    convlab.matlab.convmtx
-        1D *full* convolution, ``(m + n - 1) x n``, no centring (MATLAB ``convmtx``); scipy
-        sparse.
-    convlab.toeplitz.full_conv_matrix
-        the same full matrix as ``convmtx``, as a torch tensor (the Wiener lecture's ``A``).
-    convlab.conv.Conv1D.matrix
-        periodic only, the circulant behind ``Conv1D.K`` (FFT).
-    convlab.parametric.periodic_conv1d
-        the circulant as ``mat(Q theta)``, linear in the stencil.
-    convlab.matlab.convmtx2
-        2D full convolution, **column-major** ``X(:)`` (MATLAB ``convmtx2``).
-    convlab.toeplitz.doubly_blocked_toeplitz
-        2D full convolution acting on the *filter* ``w.ravel()`` (row-major); torch tensor.
-    convlab.conv.Conv2D.matrix
-        2D periodic convolution (BCCB), column-major by default (``order='C'``: row-major).
-    convlab.conv.MultiChannelConv2D.matrix
-        ``c_out x c_in`` blocks of BCCBs, column-major by default.
-    convlab.parametric.periodic_conv2d
-        the BCCB as ``mat(Q theta)``, column-major images and stencil.
     convlab.transposed.conv_layer_matrix
-        **correlation** (torch ``F.conv1d/2d``: flip the stencil), zero padding, stride,
-        dilation, channels; row-major.
+        the convolution it transposes (the same weight tensor).
+    convlab.matlab.convmtx
+        stride 1, no padding, one channel: a full convolution, ``convmtx(w[0, 0], n)``.
 
     Examples
     --------

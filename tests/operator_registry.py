@@ -471,6 +471,24 @@ PAIRS: list[Pair] = [
         "(conv2 is commutative)",
     ),
     Pair(
+        "structured.conv_matrix zero vs transposed.conv_layer_matrix (flipped, padding L//2)",
+        lambda: structured.conv_matrix(_TH3, 7, "zero"),
+        lambda: T.conv_layer_matrix(flip_all(_TH3)[None, None], 7, padding=1),
+        "odd L: correlation with the flipped stencil and padding L//2",
+    ),
+    Pair(
+        "structured.conv_matrix zero vs rows L//2 .. L//2 + n - 1 of matlab.convmtx",
+        lambda: structured.conv_matrix(_TH4, 7, "zero"),
+        lambda: matlab.convmtx(_TH4, 7)[[2, 3, 4, 5, 6, 7, 8]],
+        "'same' is the centred part of 'full' (start L//2 = 2)",
+    ),
+    Pair(
+        "matlab.convmtx vs transposed.conv_transpose_layer_matrix (stride 1)",
+        lambda: matlab.convmtx(_TH4, 5),
+        lambda: T.conv_transpose_layer_matrix(_TH4[None, None], 5),
+        "a stride-1, unpadded transposed convolution is a full convolution",
+    ),
+    Pair(
         "structured.conv_matrix zero vs matlab.conv 'same'",
         lambda: structured.conv_matrix(_TH4, 7, "zero"),
         lambda: aslinearmap(
