@@ -373,32 +373,25 @@ class FourierSampling:
         complex64/complex128), Hermitian, adjoint :meth:`adjoint_complex`.
         """
         cdt = {torch.float32: torch.complex64, torch.float64: torch.complex128}
-        if complex_input:
-            if not dtype.is_complex:
-                dtype = cdt.get(dtype, dtype)
-            return LinearMap(
-                self.forward,
-                self.adjoint_complex,
-                self.in_shape,
-                self.out_shape,
-                backend="torch",
-                dtype=dtype,
-                device=self.mask.device,
-                name="FourierSampling (complex)",
-            )
-        if dtype not in cdt:
+        if complex_input:  # C^n -> C^n, complex-linear: the Hermitian adjoint
+            dtype, out_dtype = cdt.get(dtype, dtype), None
+            adjoint, inner, name = self.adjoint_complex, "hermitian", "FourierSampling (complex)"
+        elif dtype in cdt:  # R^n -> C^n, only R-linear: Re <A x, y> = <x, A^* y>
+            out_dtype = cdt[dtype]
+            adjoint, inner, name = self.adjoint, "real", "FourierSampling"
+        else:
             raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
         return LinearMap(
             self.forward,
-            self.adjoint,
+            adjoint,
             self.in_shape,
             self.out_shape,
             backend="torch",
             dtype=dtype,
-            out_dtype=cdt[dtype],
+            out_dtype=out_dtype,
             device=self.mask.device,
-            inner="real",
-            name="FourierSampling",
+            inner=inner,
+            name=name,
         )
 
 
