@@ -410,13 +410,12 @@ class LinearMap:
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
         inner = ", inner='real'" if self.inner == "real" else ""
+        cls = type(self).__name__
+        cls = "LinearMap" if cls.startswith("_") else cls  # derived maps show as LinearMap
         return (
-            f"<{type(self).__name__}{label} {self.shape[0]}x{self.shape[1]}: {self.in_shape} -> "
+            f"<{cls}{label} {self.shape[0]}x{self.shape[1]}: {self.in_shape} -> "
             f"{self.out_shape}, {self.backend} {self._dtype_label()}{inner}>"
         )
-
-    def _derived(self, name: str) -> str:
-        return name.format(self.name or type(self).__name__)
 
     # -- application ---------------------------------------------------------------------------
     def _apply(
@@ -602,6 +601,11 @@ class LinearMap:
         return sigma
 
 
+def _label(A: LinearMap) -> str:
+    """``A``'s name, or its class and size when it has none (for derived operators' names)."""
+    return A.name or f"{type(A).__name__.lstrip('_')} {A.shape[0]}x{A.shape[1]}"
+
+
 def _spaces_of(A: LinearMap, **changes: Any) -> dict[str, Any]:
     """``A``'s constructor keywords (shapes, backend, dtypes, device, inner), some changed."""
     kw = {
@@ -634,7 +638,7 @@ class _Adjoint(LinearMap):
                 out_shape=A.in_shape,
                 dtype=A.out_dtype,
                 out_dtype=A.dtype,
-                name=f"{A.name}.H" if A.name else "",
+                name=f"{_label(A)}.H",
             )
         )
         self.A = A
@@ -654,7 +658,7 @@ class _Conjugate(LinearMap):
     """``x -> conj(A conj(x))``: turns ``A^H`` into ``A^T``."""
 
     def __init__(self, A: LinearMap) -> None:
-        super().__init__(**_spaces_of(A, name=f"conj({A.name})" if A.name else ""))
+        super().__init__(**_spaces_of(A, name=f"conj({_label(A)})"))
         self.A = A
 
     def _matvec(self, x: Any) -> Any:
@@ -680,7 +684,7 @@ class _Composed(LinearMap):
             out_dtype=_dtype_for(B.backend, A.out_dtype),
             device=B.device,
             inner="real" if "real" in (A.inner, B.inner) else "hermitian",
-            name=f"{A.name or '?'} @ {B.name or '?'}",
+            name=f"{_label(A)} @ {_label(B)}",
         )
         self.A, self.B = A, B
 
@@ -695,7 +699,7 @@ class _Sum(LinearMap):
     def __init__(self, A: LinearMap, B: LinearMap) -> None:
         if A.in_shape != B.in_shape or A.out_shape != B.out_shape:
             raise ValueError(f"cannot add {A!r} and {B!r}: shapes differ")
-        super().__init__(**_spaces_of(A, name=f"{A.name or '?'} + {B.name or '?'}"))
+        super().__init__(**_spaces_of(A, name=f"{_label(A)} + {_label(B)}"))
         self.A, self.B = A, B
 
     def _matvec(self, x: Any) -> Any:
@@ -709,7 +713,7 @@ class _Scaled(LinearMap):
     def __init__(self, A: LinearMap, c: Any) -> None:
         if np.iscomplexobj(c) and A.inner == "real":
             raise ValueError("an inner='real' map can only be scaled by a real number")
-        super().__init__(**_spaces_of(A, name=f"{c} * {A.name or '?'}"))
+        super().__init__(**_spaces_of(A, name=f"{c} * {_label(A)}"))
         self.A, self.c = A, c
 
     def _matvec(self, x: Any) -> Any:
@@ -730,7 +734,7 @@ class _RealView(LinearMap):
                 dtype=_real_dtype(A.dtype),
                 out_dtype=_real_dtype(A.out_dtype),
                 inner="hermitian",
-                name=f"real({A.name})" if A.name else "",
+                name=f"real({_label(A)})",
             )
         )
         self.A, self._cin, self._cout = A, cin, cout
@@ -897,3 +901,41 @@ def _zeros(A: LinearMap, device: Any) -> Any:
 
         return torch.zeros(A.in_shape, dtype=A.dtype, device=device)
     return np.zeros(A.in_shape, dtype=A.dtype)
+
+
+def _demo() -> None:  # pragma: no cover - run by `python -m convlab.operators`
+    """One layer for every operator of the course: views, adjoints, matrices, norms."""
+    import torch
+
+    # the package's classes, not this file's copies in __main__ (python -m runs it twice)
+    from convlab import operators as ops
+    from convlab.conv import Conv1D
+    from convlab.inverse import AveragePool, FourierSampling
+    from convlab.pooling import avg_pool2d_matrix
+    from convlab.structured import conv_matrix
+
+    rng = np.random.default_rng(0)
+    theta, Y = rng.standard_normal(3), rng.standard_normal((4, 16))
+    op = Conv1D(theta, 16, Y)
+    K, J = op.as_linear_map(), op.jacobian_map()
+    print(K, J, sep="\n")
+    print(
+        "K == conv_matrix(theta, 16, 'periodic'):",
+        bool(np.allclose(K.to_dense(), conv_matrix(theta, 16, "periodic").toarray())),
+    )
+    print("K, J pass the dot test:", K.adjoint_test().passed, J.adjoint_test().passed)
+    lam = np.abs(np.fft.fft(np.roll(np.r_[theta, np.zeros(13)], -1)))
+    print("||K|| by power iteration == max |eigenvalue|:", bool(np.isclose(K.norm(), lam.max())))
+    P = AveragePool(2).as_linear_map((4, 6))
+    same = np.allclose(P.to_dense(), avg_pool2d_matrix((4, 6), 2, order="C").toarray())
+    print(P, "\n  == avg_pool2d_matrix(order='C'):", same)
+    mask = torch.zeros(8, 8, dtype=torch.bool)
+    mask[:, :3] = True
+    A = FourierSampling(mask).as_linear_map()
+    print(A, "\n  dot test with Re <A x, y> = <x, A^* y>:", A.adjoint_test().passed)
+    S = ops.aslinearmap(conv_matrix(theta, 16, "zero"))
+    print("S^T K (S zero-boundary, K periodic):", S.T @ K)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _demo()
