@@ -9,7 +9,9 @@ and compares the pairs in :data:`PAIRS` (two representations of the same operato
 **Adding an operator = adding one ``Entry`` to** :data:`REGISTRY` (and a pair to :data:`PAIRS`
 when another module builds the same operator). ``make`` receives a dtype name ("float64",
 "float32", "complex128", "complex64") and returns anything :func:`convlab.operators.aslinearmap`
-accepts. Sizes are small: the whole suite runs in seconds.
+accepts. Sizes are small: the whole suite runs in seconds. For example, the Wiener filter's
+``b -> w`` map would be ``Entry("wiener b -> w", lambda dt: aslinearmap((fwd, adj),
+in_shape=...), F64)``.
 """
 
 from __future__ import annotations
@@ -446,6 +448,25 @@ PAIRS: list[Pair] = [
             ]
         ),
         "both periodic convolution, centre tap; row-major",
+    ),
+    *(
+        Pair(
+            f"structured.conv_matrix {b}: method '{m}' vs 'index'",
+            lambda b=b, m=m: structured.conv_matrix(_TH4, 7, b, method=m),
+            lambda b=b: structured.conv_matrix(_TH4, 7, b),
+            "the lecture's builders (MATLAB spdiags, a loop) and the vectorised one",
+        )
+        for b in structured.BOUNDARIES
+        for m in ("spdiags", "loop")
+    ),
+    *(
+        Pair(
+            f"toeplitz.full_conv_matrix method '{m}' vs 'index'",
+            lambda m=m: tp.full_conv_matrix(torch.tensor(_TH4), 3, method=m),
+            lambda: tp.full_conv_matrix(torch.tensor(_TH4), 3),
+            "the lecture's two methods and the vectorised one",
+        )
+        for m in ("loop", "roll")
     ),
     Pair(
         "matlab.convmtx vs toeplitz.full_conv_matrix",
