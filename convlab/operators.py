@@ -347,6 +347,8 @@ class LinearMap:
     (True, True)
     """
 
+    __array_ufunc__ = None  # ``ndarray @ A`` and ``ndarray * A`` defer to (or refuse) A
+
     def __init__(
         self,
         forward: Callable[[Any], Any] | None = None,
@@ -419,20 +421,25 @@ class LinearMap:
 
     # -- application ---------------------------------------------------------------------------
     def _apply(
-        self, fn: Callable[[Any], Any], x: Any, shp_in: tuple, shp_out: tuple, dt: Any
+        self, fn: Callable[[Any], Any], x: Any, shp_in: tuple, shp_out: tuple, dt: Any, name: str
     ) -> Any:
+        if not hasattr(x, "shape"):
+            raise TypeError(
+                f"{name} must be a numpy array or a torch tensor, got {type(x).__name__}"
+            )
         size = int(np.prod(shp_in))
         xs = tuple(x.shape)
         flat = xs == (size,) and shp_in != (size,)
         if xs != shp_in and not flat:
-            raise ValueError(f"x must have shape {shp_in} or ({size},), got {xs}")
+            want = f"{shp_in}" if shp_in == (size,) else f"{shp_in} or ({size},)"
+            raise ValueError(f"{name} must have shape {want}, got {xs}")
         was_tensor = _is_tensor(x)
         if self.backend == "torch" and not was_tensor:
             import torch
 
             x_np = np.asarray(x)
             if np.iscomplexobj(x_np) and not _is_complex_dtype(dt):
-                raise TypeError(f"{self!r}: complex input for a real input space ({dt})")
+                raise TypeError(f"{name} is complex, but {self!r} has a real space ({dt})")
             xin = torch.as_tensor(x_np, dtype=dt, device=self.device)
         elif self.backend == "numpy" and was_tensor:
             xin = x.detach().resolve_conj().cpu().numpy()
@@ -453,11 +460,11 @@ class LinearMap:
 
     def forward(self, x: Any) -> Any:
         """``A x``: ``x`` of shape ``in_shape`` (or flat); numpy or torch in, the same out."""
-        return self._apply(self._matvec, x, self.in_shape, self.out_shape, self.dtype)
+        return self._apply(self._matvec, x, self.in_shape, self.out_shape, self.dtype, "x")
 
     def adjoint(self, y: Any) -> Any:
         """``A^H y`` (``A^* y`` for ``inner="real"``): ``y`` of shape ``out_shape`` (or flat)."""
-        return self._apply(self._rmatvec, y, self.out_shape, self.in_shape, self.out_dtype)
+        return self._apply(self._rmatvec, y, self.out_shape, self.in_shape, self.out_dtype, "y")
 
     def __call__(self, x: Any) -> Any:
         return self.forward(x)

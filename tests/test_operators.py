@@ -252,3 +252,15 @@ def test_conv_views_show_the_lecture_operators():
     np.testing.assert_allclose(J @ theta, op.K(Y), atol=1e-13)  # K(theta) Y is linear in theta
     with pytest.raises(ValueError, match="pass Y"):
         conv.Conv1D(theta, 10).jacobian_map()
+
+
+def test_bad_operands_get_clear_errors():
+    A = aslinearmap(np.eye(3), name="I")
+    with pytest.raises(TypeError, match="x must be a numpy array or a torch tensor"):
+        A @ [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError, match=r"y must have shape \(3,\), got \(4,\)"):
+        A.adjoint(np.ones(4))
+    with pytest.raises(TypeError, match="unsupported operand"):
+        np.ones(3) @ A  # numpy defers instead of broadcasting over an object
+    with pytest.raises(TypeError, match="complex"):
+        conv_operator(torch.ones(1, 1, 3, dtype=torch.float64), 5) @ np.ones((1, 5), complex)
