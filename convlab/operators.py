@@ -283,7 +283,8 @@ def _from_real(x: Any) -> Any:
         import torch
 
         return torch.view_as_complex(x.contiguous())
-    return x[..., 0] + 1j * x[..., 1]
+    z = x[..., 0] + 1j * x[..., 1]
+    return z.astype(np.result_type(x.dtype, np.complex64), copy=False)
 
 
 INNERS = ("hermitian", "real")

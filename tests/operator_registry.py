@@ -114,7 +114,7 @@ REGISTRY: list[Entry] = [
         Entry(
             f"structured.conv_matrix {b}",
             lambda dt, b=b: aslinearmap(structured.conv_matrix(_stencil(dt), 9, b)),
-            (*REAL, "complex128"),
+            (*REAL, "complex128", "complex64"),
         )
         for b in structured.BOUNDARIES
     ),
