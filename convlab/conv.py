@@ -13,6 +13,10 @@ method                 maths (one example ``y``)          FFT formula (``F`` = f
 ``JT(W)``              ``J_theta(K(theta) y)^T w``        ``Q^T real(ifft(conj(fft(y)) * fft(w)))``
 =====================  =================================  =====================================
 
+As operators (:class:`~convlab.operators.LinearMap`, with ``@``, ``.T``, ``adjoint_test()``,
+``to_dense()``): ``op.as_linear_map()`` is ``Y -> K(theta) Y`` with adjoint ``KT``, and
+``op.jacobian_map()`` is ``v -> J v`` with adjoint ``JT``.
+
 With many examples ``J^T W`` **sums over the examples** (``sum(..., axis=0)`` in Fourier space,
 one inverse FFT, no Python loop); ``J(v)`` and ``K(Y)`` act on every example at once.
 ``of="KT"`` gives the Jacobian of ``K(theta)^T y`` instead, the lecture's layer ``Y K(theta)``

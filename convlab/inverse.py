@@ -18,6 +18,9 @@ CT                           :class:`Radon` (sparse matrix, :func:`fbp` (ramp fi
                              parallel beam)                 :func:`sparse_view_fbp`
 ============================ ============================== ====================================
 
+Each operator also offers ``as_linear_map(...)``: a :class:`~convlab.operators.LinearMap` on
+one image (MRI with ``inner="real"``), for ``@``, ``.T``, ``to_dense()`` and ``adjoint_test()``.
+
 Conventions (stated once, used everywhere)
 -------------------------------------------
 * **Shapes.** Operators act on the last two axes of a torch tensor ``(..., H, W)``: a single

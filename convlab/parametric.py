@@ -11,6 +11,9 @@ Parametric Models")::
     J v   = mat(Q v)        (v in R^p,   a matrix of K's shape)
     J^T W = Q^T vec(W)      (W of K's shape, a vector in R^p)
 
+``model.jacobian_map()`` is ``J`` as a :class:`~convlab.operators.LinearMap` (``jvp`` forward,
+``vjp`` adjoint).
+
 Conventions
 -----------
 * ``vec``/``mat`` are **column-major**, MATLAB's ``K(:)`` and ``reshape(x, m, n)``:
