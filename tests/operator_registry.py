@@ -382,6 +382,20 @@ PAIRS: list[Pair] = [
         "P x.ravel(order='F') = x.ravel()",
     ),
     Pair(
+        "inverse.AveragePool(2).T vs transposed.upsample_operator nearest / 4",
+        lambda: inverse.AveragePool(2).as_linear_map((1, 4, 6)).T,
+        lambda: 0.25 * T.upsample_operator((1, 2, 3), scale_factor=2, mode="nearest"),
+        "the adjoint of r x r average pooling is nearest upsampling divided by r^2",
+    ),
+    Pair(
+        "pooling.avg_pool_matrix vs torch avg_pool1d (probed)",
+        lambda: pooling.avg_pool_matrix(9, 2),
+        lambda: matrix_of(
+            lambda x: torch.nn.functional.avg_pool1d(x[None], 2)[0, 0], (1, 9), backend="torch"
+        ),
+        "floor mode: the trailing incomplete patch is dropped in both",
+    ),
+    Pair(
         "pooling.stride2d_matrix vs transposed.conv_layer_matrix (delta kernel, stride)",
         lambda: pooling.stride2d_matrix((5, 6), 2, order="C"),
         lambda: T.conv_layer_matrix(np.ones((1, 1, 1, 1)), (5, 6), stride=2),
@@ -410,6 +424,22 @@ PAIRS: list[Pair] = [
             in_shape=7,
         ),
         "both by FFT of the circshifted stencil",
+    ),
+    Pair(
+        "conv_autograd.periodic_conv 1D vs conv.Conv1D",
+        lambda: aslinearmap(
+            _periodic_conv_pair(torch.tensor(_TH3)), in_shape=(7,), dtype=torch.float64
+        ),
+        lambda: conv.Conv1D(_TH3, 7).as_linear_map(),
+        "torch rfft and numpy fft of the same circshifted stencil",
+    ),
+    Pair(
+        "conv_autograd.periodic_conv 2D vs conv.Conv2D.matrix (C)",
+        lambda: aslinearmap(
+            _periodic_conv_pair(torch.from_numpy(_TH2D)), in_shape=(5, 6), dtype=torch.float64
+        ),
+        lambda: conv.Conv2D(_TH2D, (5, 6)).matrix(order="C"),
+        "row-major images; an even stencil dimension (4) included",
     ),
     Pair(
         "conv.Conv2D.matrix (C) vs layer matrix of the flipped stencil, circular padding",
@@ -543,6 +573,15 @@ PAIRS: list[Pair] = [
             output_padding=(T.adjoint_output_padding(8, 3, 2), T.adjoint_output_padding(7, 2, 2)),
         ),
         "the adjoint is conv_transpose with output_padding (n + 2p - d(k-1) - 1) mod s = (1, 0)",
+    ),
+    *(
+        Pair(
+            f"transposed.conv_operator(method={m!r}).T vs F.conv_transpose2d",
+            lambda m=m: T.conv_operator(torch.from_numpy(_W2), (6, 7), stride=2, method=m).T,
+            lambda: T.conv_operator(torch.from_numpy(_W2), (6, 7), stride=2, method="torch").T,
+            "the lecture's loop, the tap scatter, fold (col2im), zero insertion and the library",
+        )
+        for m in ("loop", "taps", "fold", "zero_insertion")
     ),
     Pair(
         "transposed.upsample_operator bilinear vs kron(interpolation matrices)",
