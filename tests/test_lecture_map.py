@@ -32,6 +32,7 @@ except ModuleNotFoundError:  # Python 3.10: pytest itself depends on tomli there
 
 MAP = ROOT / "tests" / "lecture_map.toml"
 STATUSES = {"checked", "explained", "left-out"}
+NEEDS = {"assert", "content"}  # for the lead: an assert to add / a lecture item to add
 REQUIRED = ("id", "lecture", "section", "item", "notebook", "cell", "status")
 
 
@@ -73,6 +74,7 @@ def test_items_are_well_formed():
             assert it.get("reason"), f"{it['id']}: a left-out item needs a reason"
         if "needs" in it:
             assert it["status"] == "explained", f"{it['id']}: 'needs' only marks explained items"
+            assert it["needs"] in NEEDS, f"{it['id']}: needs {it['needs']!r} not in {NEEDS}"
 
 
 @pytest.mark.parametrize("it", ITEMS, ids=[it["id"] for it in ITEMS])
