@@ -23,7 +23,7 @@ keeps the notebook lists in step with the notebooks' imports.
 - :mod:`convlab.pooling` -- stride and average pooling as sparse matrices. Notebooks: 05.
 - :mod:`convlab.toeplitz` -- full-convolution and doubly-blocked Toeplitz matrices (lecture
   builders). Notebooks: 06.
-- :mod:`convlab.wiener` -- Wiener filters (dense/levinson/cholesky/cg/fft), penalties,
+- :mod:`convlab.wiener` -- Wiener filters (dense/levinson/gs/cholesky/cg/fft), penalties,
   WienerLoss. Notebooks: 06.
 - :mod:`convlab.transposed` -- convolution arithmetic, conv layers as matrices, transposed
   convolution, upsampling. Notebooks: 07, 08, 09.

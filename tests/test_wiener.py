@@ -691,3 +691,43 @@ def test_a_huge_solve_is_refused_up_front_without_allocating():
     assert wiener_filter(a, b, 1000).shape == (1000,)  # a large but affordable filter is solved
     bytes_, flops = solve_cost((16,), (10**6,), "gs")
     assert flops > 1e12 and bytes_ < 2**30  # O(m^2) work, O(m) memory
+
+
+@pytest.mark.parametrize(
+    ("dim", "shape", "solver"),
+    [
+        (1, (2, 9), "gs"),
+        (1, (2, 9), "levinson"),
+        (1, (9,), "cholesky"),
+        (1, (2, 9), "cg"),
+        (1, (2, 9), "fft"),
+        (2, (2, 5, 4), "cholesky"),
+        (2, (5, 4), "cg"),
+        (2, (2, 5, 4), "fft"),
+    ],
+)
+def test_the_b_to_w_map_is_a_linear_map_with_its_adjoint(dim, shape, solver, factor_path):
+    from convlab.operators import LinearMap, aslinearmap
+
+    a = torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(31))
+    fac = WienerFactor(a, dim=dim, solver=solver)
+    W = aslinearmap(fac)  # a factor converts through as_linear_map()
+    tol = 1e-9 if solver == "cg" else None  # cg solves to its tol (1e-12 relative residual)
+    assert W.adjoint_test(tol=tol).passed
+    # the dense matrix: column j is the filter of the j-th unit vector b (dense solver)
+    units = torch.eye(a.numel(), dtype=torch.float64).reshape(-1, *shape)
+    exact = solver if solver == "fft" else "dense"
+    cols = [wiener_filter(a, e, dim=dim, solver=exact).reshape(-1) for e in units]
+    assert _rel(W.to_dense(), torch.stack(cols, dim=1)) < 1e-8
+    # a subtly wrong adjoint (the R^{-1} or the multiplier's conjugate left out) must fail
+    wrong = LinearMap(
+        W.forward,
+        lambda y: apply_filter(a, y, dim=dim),
+        W.in_shape,
+        W.out_shape,
+        backend="torch",
+        dtype=torch.float64,
+    )
+    assert not wrong.adjoint_test(tol=tol).passed
+    with pytest.raises(ValueError, match="w_bar must have the filter's shape"):
+        fac.adjoint(torch.zeros(3, 3))

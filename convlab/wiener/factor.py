@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from convlab._validate import as_real_tensor
-from convlab.wiener.convolution import _crop, _fft_grid, _irfft, _place, _rfft
+from convlab.wiener.convolution import _crop, _fft_grid, _irfft, _place, _rfft, apply_filter
 from convlab.wiener.filters import _dense_matrix, _fft_filter, check_solve_cost
 from convlab.wiener.options import (
     WienerOptions,
@@ -26,6 +26,7 @@ from convlab.wiener.solvers import (
     _NormalSolve,
     _reversed_normal_matrix,
     _toeplitz_lags,
+    solve_normal_equations,
 )
 
 #: a WienerFactor materialises the filter operator W (8 n m bytes per item) up to this size
@@ -148,6 +149,46 @@ class WienerFactor:
             and a.device == v.device
             and torch.equal(a.detach(), v)
         )
+
+    def adjoint(self, w_bar: Any) -> torch.Tensor:
+        """The adjoint ``W^T w̄`` of the linear map ``b -> w = W b`` (:meth:`filter`): written
+        out, not by autograd. Exact solvers: ``W^T = P_win A R^{-1}`` (one solve with the stored
+        factors, one convolution, b's window); "fft": the correlation with the conjugate
+        multiplier; a materialised ``W``: one product."""
+        w_bar = as_real_tensor(w_bar, "w_bar").to(torch.float64)
+        shape = (*self.values.shape[: self.values.ndim - self.dim], *self.m)
+        if tuple(w_bar.shape) != shape:
+            raise ValueError(
+                f"w_bar must have the filter's shape {shape}, got {tuple(w_bar.shape)}"
+            )
+        d = self.dim
+        if self.operator is not None:
+            b = (self.operator @ w_bar.flatten(-d).unsqueeze(-1)).squeeze(-1)
+        elif self.solver == "fft":
+            full = _irfft(self.multiplier.conj() * _rfft(w_bar, self.S), self.S)
+            b = _crop(full, self.n, self.offset)
+        else:
+            if self.factor is not None:
+                lam = self.factor.solve(w_bar.flatten(-d)).reshape(w_bar.shape)
+            else:
+                lam, _ = solve_normal_equations(self.a64, w_bar, dim=d, options=self.options)
+            b = apply_filter(self.a64, lam, dim=d)
+        return b.reshape(self.values.shape).to(self.dtype)
+
+    def as_linear_map(self) -> Any:
+        """The map ``b -> w`` as a :class:`convlab.operators.LinearMap` (torch backend), with
+        :meth:`filter` and :meth:`adjoint`; so every check of the package accepts a factor."""
+        from convlab.operators import aslinearmap
+
+        with torch.no_grad():
+            return aslinearmap(
+                (lambda b: self.filter(b).detach(), self.adjoint),
+                in_shape=tuple(self.values.shape),
+                out_shape=(*self.values.shape[: self.values.ndim - self.dim], *self.m),
+                dtype=self.dtype,
+                device=self.values.device,
+                name=f"Wiener b -> w ({self.solver})",
+            )
 
     def filter(self, b: Any, a: torch.Tensor | None = None) -> torch.Tensor:
         """The Wiener filter of ``(a, b)``, differentiable with respect to ``b``.
