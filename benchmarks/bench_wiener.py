@@ -8,12 +8,13 @@ Prints ratio tables measured side by side in one run (medians of repeats, CPU, o
    convlab's "fft", and the exact filter with the target's factorisation reused ("gs" in 1D,
    "cholesky"/"cg" in 2D as ``WienerLoss(cache_target=True)`` picks them) and without
    (``solver="auto"``); with the exact filter's distance from a reference (dense float64 least
-   squares where it fits, float64 CG to 1e-13 above) and the goals checked: cached exact <= 2x
+   squares where it is cheap, float64 CG to 1e-13 above) and the goals checked: cached exact <= 2x
    the FFT baseline in 1D up to n = 65536, <= 5x in 2D up to 256x256, uncached <= 5x in 1D;
 1. filter + loss + backward per call, 1D n = 256 ... 65536 and 2D 16x16 ... 256x256, filter as
    large as the signal (the lecture's choice), white-noise signals: the lecture's loop / roll
    Toeplitz matrix (2D: doubly blocked) + dense inverse vs convlab's explicit-matrix "dense",
-   "levinson" (1D), "cholesky" (autocorrelation matrix, centrosymmetric split), "cg" and "fft".
+   "levinson" and "gs" (1D, a new factorisation every call), "cholesky" (autocorrelation
+   matrix, centrosymmetric split), "cg" and "fft".
    Where a dense matrix would not fit in the machine's memory the table says so (nothing is
    allocated) and cg still runs;
 2. the lecture's training (its Table 2: 1000 epochs, 1D loop vs 1D roll vs 2D) with the
@@ -43,6 +44,7 @@ from convlab.wiener import (
     lecture_wiener_filter,
     penalty_gaussian,
     penalty_sharp,
+    solve_cost,
     solve_normal_equations,
     wiener_filter,
 )
@@ -95,15 +97,16 @@ def peer_fft_loss(dim: int, epsilon: float = 1e-4):
 
 
 def _reference_filter(tgt: torch.Tensor, pred: torch.Tensor, dim: int) -> torch.Tensor:
-    """Dense float64 least squares where A fits in 2 GiB, else float64 CG to 1e-13."""
+    """Dense float64 least squares where it is cheap (<= 2 GiB, <= 2e10 flops), else float64 CG
+    to 1e-13."""
     a, b = tgt.double(), pred.double()
-    if dense_bytes(tuple(a.shape[-dim:])) <= 2 * 2**30:
+    n = tuple(a.shape[-dim:])
+    need, flops = solve_cost(n, n, "dense")
+    if need <= 2 * 2**30 and flops <= 2e10:
         return wiener_filter(a, b, dim=dim, solver="dense")
-    w = wiener_filter(a, b, dim=dim, solver="fft")  # only for the right-hand side's shape
     from convlab.wiener.convolution import _crop, _fft_grid, _irfft, _place, _rfft
     from convlab.wiener.options import zero_lag_index
 
-    n = tuple(a.shape[-dim:])
     S = _fft_grid(n, n)
     g = _crop(_irfft(_rfft(a, S).conj() * _rfft(_place(b, S, zero_lag_index(n)), S), S), n)
     w, info = solve_normal_equations(a, g, dim=dim, solver="cg", tol=1e-13, maxiter=20000)
@@ -195,7 +198,7 @@ def bench_exact_vs_fft(sizes_1d, sizes_2d, gen: torch.Generator, repeats: int = 
                     f"; uncached {ratio_u:.1f}x, goal <= 5x: {'met' if ratio_u <= 5 else 'NOT MET'}"
                 )
     print("   exact err = ||w - w_ref|| / ||w_ref|| in float64 (w_ref: dense least squares where")
-    print("   it fits, float64 CG to 1e-13 above); peer err = the same for the circular filter")
+    print("   it is cheap, float64 CG to 1e-13 above); peer err = the same for the circular filter")
     return verdicts
 
 
@@ -211,7 +214,7 @@ def _gflop_cholesky(n_taps: int) -> float:
 def bench_per_call(sizes_1d, sizes_2d, gen: torch.Generator) -> None:
     print("\n1. Filter + loss + backward per call (float32 white noise, filter as large as the")
     print("   signal): time of each method / time of ours 'fft'; 'ms' column = our exact solver")
-    cols_1d = ["loop", "roll", "dense", "levinson", "cholesky", "cg", "fft"]
+    cols_1d = ["loop", "roll", "dense", "levinson", "gs", "cholesky", "cg", "fft"]
     cols_2d = ["2d", "dense", "cholesky", "cg", "fft"]
     for dim, sizes, cols in ((1, sizes_1d, cols_1d), (2, sizes_2d, cols_2d)):
         exact = "levinson" if dim == 1 else "cholesky"
@@ -250,8 +253,8 @@ def bench_per_call(sizes_1d, sizes_2d, gen: torch.Generator) -> None:
                 ):
                     times[c] = "skipped"
                     continue
-                elif c == "levinson" and taps > 16384:
-                    times[c] = "skipped"  # O(n^2) per solve in scipy: ~10 s at 65536
+                elif c in ("levinson", "gs") and taps > 16384:
+                    times[c] = "skipped"  # O(n^2) Levinson per call in scipy: ~10 s at 65536
                     continue
                 else:
                     fn = WienerLoss(dim, "sharp", solver=c)
