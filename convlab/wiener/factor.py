@@ -29,8 +29,10 @@ from convlab.wiener.solvers import (
     solve_normal_equations,
 )
 
-#: a WienerFactor materialises the filter operator W (8 n m bytes per item) up to this size
-OPERATOR_MAX_ENTRIES = 2**22
+#: a WienerFactor materialises the filter operator W (8 n m bytes per item) up to this size: 8 MiB,
+#: about what a cache holds; at 2**22 (1D n = m = 2048) one product W b took 9 ms, the six FFTs of
+#: a Gohberg-Semencul solve 1 ms
+OPERATOR_MAX_ENTRIES = 2**20
 
 
 class WienerFactor:
@@ -41,7 +43,7 @@ class WienerFactor:
     fixed target (the loss's default direction): factorise once, then every epoch costs one FFT
     correlation ``A^T b_pad`` and one solve with the stored factors, forward and backward (the
     gradient with respect to b flows through ``A^T`` and ``R^{-1}`` only: no new factorisation).
-    For small problems (``prod(n) prod(m) <= OPERATOR_MAX_ENTRIES``, e.g. images up to 45x45
+    For small problems (``prod(n) prod(m) <= OPERATOR_MAX_ENTRIES``, e.g. images up to 32x32
     with a full-size filter) the factorisation goes one step further and materialises the operator
     ``W = R^{-1} A_win^T`` (the b-window columns of the pseudo-inverse ``A^+``: n right-hand
     sides with the stored factors, once): a call is then one matrix-vector product ``W b``
