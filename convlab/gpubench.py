@@ -191,6 +191,8 @@ def count_ops(fn: Callable[[], Any]) -> int:
 def cost_model(size: tuple[int, int, int, int, int, int], itemsize: int = 4) -> dict[str, Any]:
     """Operator calls and modelled memory traffic per method for one layer size.
 
+    Operator calls are counted on the ``meta`` device (shapes only, no memory, no arithmetic).
+
     ``size = (B, C_in, C_out, n, k, s)``, padding ``(k-1)//2``, output ``s n`` (upsampling).
     Bytes are a model (every tensor an operator reads or writes is moved once through DRAM):
 
@@ -219,7 +221,8 @@ def cost_model(size: tuple[int, int, int, int, int, int], itemsize: int = 4) -> 
         "zero_insertion": compulsory + 2 * B * ci * (full + k) ** 2,
         "loop": compulsory + 2 * ci * n * n * B * co * k * k,
     }
-    Y, wt = torch.zeros(B, ci, n, n), torch.zeros(ci, co, k, k)
+    # shapes only: on the meta device nothing is allocated or computed
+    Y, wt = torch.zeros(B, ci, n, n, device="meta"), torch.zeros(ci, co, k, k, device="meta")
     conv = dict(stride=s, padding=p, output_padding=a)
     ops = {}
     for m in T.METHODS:
@@ -520,6 +523,11 @@ def analyse(run: dict[str, Any]) -> list[str]:
     return out
 
 
+def _short(path: str | Path, parts: int = 2) -> str:
+    """The last ``parts`` components of a path (no machine-specific prefix in outputs)."""
+    return "/".join(Path(path).parts[-parts:])
+
+
 def show_recorded(results_dir: str | Path) -> dict[str, Any] | None:
     """Print (and plot) the newest recorded GPU run under ``results_dir``, labelled as recorded.
 
@@ -530,12 +538,12 @@ def show_recorded(results_dir: str | Path) -> dict[str, Any] | None:
     run = newest_recorded(results_dir)
     if run is None:
         print(
-            f"No recorded GPU run under {Path(results_dir).name}/ yet: run `make gpu-check` on a "
+            f"No recorded GPU run in {_short(results_dir)}/ yet: run `make gpu-check` on a "
             "machine with a GPU and commit its output directory there (see the README)."
         )
         return None
     dev = run["device"]
-    print(f"RECORDED run (not this machine): {run['path']}")
+    print(f"RECORDED run (not this machine): {_short(run['path'], 4)}")
     print(
         f"  device {dev['name']} ({dev['type']}, capability {dev.get('capability')}), "
         f"torch {dev['torch']}, CUDA {dev.get('cuda')}, cuDNN {dev.get('cudnn')}, "
