@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = G.CPU_SIZES if quick else G.GPU_SIZES
     run["timing"] = G.timing_table(
-        dev, sizes, repeats=3 if quick else 7, warmup=1 if quick else 3, compile_fold=args.compile
+        dev, sizes, repeats=5 if quick else 7, warmup=1 if quick else 3, compile_fold=args.compile
     )
     run["costs"] = [G.cost_model(s) for s in sizes]
     print(G.format_table(run["timing"]))

@@ -507,7 +507,7 @@ def analyse(run: dict[str, Any]) -> list[str]:
         if m not in by:
             continue
         line = (
-            f"  {m}: {by[m]['ratio']:.1f}x the library's time, "
+            f"  {m}: {by[m]['ratio']:.2g}x the library's time, "
             f"{cost['bytes'][m] / cost['bytes']['torch']:.1f}x its modelled bytes, "
             f"{cost['ops'][m]} operator calls vs 1"
         )
@@ -515,7 +515,7 @@ def analyse(run: dict[str, Any]) -> list[str]:
             t_bw = cost["bytes"][m] / (peak_gbs * 1e9)
             line += f"; moving those bytes at peak takes {t_bw / by[m]['median_s']:.0%} of its time"
         out.append(line)
-    lib_line = f"  library: {lib['gflops']:.0f} GFLOP/s, {lib['gbs']:.0f} GB/s"
+    lib_line = f"  library: {lib['gflops']:.3g} GFLOP/s, {lib['gbs']:.3g} GB/s"
     if peak_fl:
         lib_line += f" ({lib['gflops'] / peak_fl:.0%} of FP32 peak FLOP/s"
         lib_line += f", {lib['gbs'] / peak_gbs:.0%} of peak bandwidth)" if peak_gbs else ")"
