@@ -30,6 +30,7 @@ def pick_device(prefer: str | None = None) -> torch.device:
 
     Order: CUDA, then MPS, then CPU. ``prefer`` ("cuda", "mps", "cpu") forces a choice and
     raises ``RuntimeError`` when that device is not available (never a silent fallback).
+    Apple's MPS has no float64: code that may run there asks :func:`supports_dtype` first.
 
     >>> pick_device("cpu")
     device(type='cpu')

@@ -302,7 +302,8 @@ def timing_table(
     device synchronisation, CUDA events on CUDA); the lecture's loop once, and only where
     ``C_in n^2 <= LOOP_MAX_WORK``. ``compile_fold`` adds ``torch.compile`` of ``fold``.
     Records carry ``median_s``, ``times_s``, ``gflops`` (useful flops / time), ``gbs``
-    (modelled bytes of that method / time), ``ratio`` (time / library time).
+    (modelled bytes of that method / time; the compiled ``fold`` is charged ``fold``'s bytes,
+    so a higher GB/s there means fusion saved traffic), ``ratio`` (time / library time).
     """
     dev = torch.device(device)
     rows = []
