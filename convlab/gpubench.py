@@ -488,39 +488,79 @@ def cost_flops(size: Sequence[int]) -> int:
     return 2 * B * ci * co * k * k * n * n
 
 
-def analyse(run: dict[str, Any]) -> list[str]:
-    """Sentences computed from a run's timing records: why the methods differ, in numbers.
+def _size_text(size: Sequence[int]) -> str:
+    return "B={}, C_in={}, C_out={}, n={}, k={}, s={}".format(*size)
 
-    At the largest size timed: each method's time over the library's, its modelled bytes over
-    the library's, the time those bytes take at the device's peak bandwidth (if known), and its
-    operator calls; the library's achieved fraction of peak bandwidth and FLOP/s.
+
+def analyse(run: dict[str, Any]) -> list[str]:
+    """Sentences computed from a run's records: why the methods differ, in numbers.
+
+    - Memory traffic, at the largest size timed: each method's time over the library's beside
+      its modelled bytes over the library's, and how long those bytes take at the device's
+      peak bandwidth (where known); the library's fraction of peak FLOP/s and bandwidth.
+    - Launches, at the smallest size: time per operator call of each method.
+    - Atomics: which methods' gradients were not bitwise repeatable in default mode, and
+      whether deterministic mode was (if the run has ``determinism`` records).
+    - Memory: peak bytes allocated per method over the output's size (if measured).
     """
     rows = run["timing"]
-    size = max((tuple(r["size"]) for r in rows), key=cost_flops)
-    by = {r["method"]: r for r in rows if tuple(r["size"]) == size}
-    cost = cost_model(size)
+    sizes = sorted({tuple(r["size"]) for r in rows}, key=cost_flops)
     dev = run["device"]
     peak_gbs, peak_fl = dev.get("peak_gbs"), dev.get("peak_gflops_fp32")
-    lib = by["torch"]
-    B, ci, co, n, k, s = size
-    out = [f"largest size B={B}, C_in={ci}, C_out={co}, n={n}, k={k}, s={s}:"]
+    by = {(tuple(r["size"]), r["method"]): r for r in rows}
+    big, small = sizes[-1], sizes[0]
+    cost = cost_model(big)
+    out = [f"memory traffic at {_size_text(big)}:"]
     for m in ("fold", "taps", "zero_insertion"):
-        if m not in by:
+        if (big, m) not in by:
             continue
+        r = by[big, m]
         line = (
-            f"  {m}: {by[m]['ratio']:.2g}x the library's time, "
-            f"{cost['bytes'][m] / cost['bytes']['torch']:.1f}x its modelled bytes, "
-            f"{cost['ops'][m]} operator calls vs 1"
+            f"  {m}: {r['ratio']:.2g}x the library's time, "
+            f"{cost['bytes'][m] / cost['bytes']['torch']:.1f}x its modelled bytes"
         )
         if peak_gbs:
             t_bw = cost["bytes"][m] / (peak_gbs * 1e9)
-            line += f"; moving those bytes at peak takes {t_bw / by[m]['median_s']:.0%} of its time"
+            line += f"; moving them at peak bandwidth takes {t_bw / r['median_s']:.0%} of its time"
         out.append(line)
-    lib_line = f"  library: {lib['gflops']:.3g} GFLOP/s, {lib['gbs']:.3g} GB/s"
-    if peak_fl:
-        lib_line += f" ({lib['gflops'] / peak_fl:.0%} of FP32 peak FLOP/s"
-        lib_line += f", {lib['gbs'] / peak_gbs:.0%} of peak bandwidth)" if peak_gbs else ")"
-    out.append(lib_line)
+    lib = by[big, "torch"]
+    line = f"  library: {lib['gflops']:.3g} GFLOP/s, {lib['gbs']:.3g} GB/s"
+    fractions = [f"{lib['gflops'] / peak_fl:.0%} of FP32 peak FLOP/s"] if peak_fl else []
+    fractions += [f"{lib['gbs'] / peak_gbs:.0%} of peak bandwidth"] if peak_gbs else []
+    out.append(line + (f" ({', '.join(fractions)})" if fractions else ""))
+    ops = cost_model(small)["ops"]
+    out.append(f"launches at {_size_text(small)}:")
+    out += [
+        f"  {m}: {by[small, m]['median_s'] / ops[m] * 1e6:.3g} us per operator call "
+        f"({ops[m]} calls)"
+        for m in T.METHODS
+        if (small, m) in by and ops.get(m)
+    ]
+    det = [r for r in run.get("determinism", []) if "error" not in r]
+    if det:
+        varies = [
+            f"{r['method']} (spread {r['max_spread_grad_weight']:.1e})"
+            for r in det
+            if r["mode"] == "default" and not r["repeatable_grad_weight"]
+        ]
+        fixed = all(
+            r[f"repeatable_{x}"]
+            for r in det
+            if r["mode"] == "deterministic"
+            for x in ("forward", "grad_input", "grad_weight")
+        )
+        out.append(
+            "atomics: weight gradients not bitwise repeatable in default mode: "
+            + (", ".join(varies) or "none")
+            + f"; deterministic mode repeatable: {fixed}"
+        )
+    mem = run.get("memory") or {}
+    if any(v is not None for v in mem.get("peak_bytes", {}).values()):
+        out_bytes = 4 * int(torch.tensor(cost_model(mem["size"])["output"]).prod())
+        out.append(
+            f"peak memory over the output's size at {_size_text(mem['size'])}: "
+            + ", ".join(f"{m} {b / out_bytes:.1f}x" for m, b in mem["peak_bytes"].items())
+        )
     return out
 
 

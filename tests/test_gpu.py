@@ -203,6 +203,13 @@ def _synthetic_run(date: str, dev_type: str, name: str, *, quick: bool = False) 
         },
         "correctness": [{"method": "fold", "precision": "tf32", "passed": True}],
         "timing": timing,
+        "memory": {"size": [8, 16, 16, 64, 3, 2], "peak_bytes": {"fold": 2**26, "torch": 2**23}},
+        "determinism": [
+            {"mode": mode, "method": "torch", "runs": 5, "repeatable_forward": True}
+            | {"repeatable_grad_input": True, "repeatable_grad_weight": mode != "default"}
+            | {"max_spread_grad_weight": 3e-6 if mode == "default" else 0.0}
+            for mode in ("default", "deterministic")
+        ],
     }
 
 
@@ -222,6 +229,9 @@ def test_a_recorded_run_dropped_in_is_shown(tmp_path, capsys):
     assert shown["device"]["name"] == "Synthetic H100"
     assert "RECORDED" in out and "Synthetic H100" in out and "2030-02-01" in out
     assert "cuDNN 99000" in out and "of peak bandwidth" in out and "x the library's time" in out
+    assert "us per operator call (21 calls)" in out, "taps: 21 launches at k = 3"
+    assert "default mode: torch (spread 3.0e-06); deterministic mode repeatable: True" in out
+    assert "fold 8.0x, torch 1.0x" in out, "peak memory over the 8 MiB output"
     (tmp_path / "e").mkdir()
     (tmp_path / "e" / G.RESULT_FILE).write_text(json.dumps({"format": "other"}))
     with pytest.raises(ValueError, match="not a convlab-gpu-check"):
