@@ -301,6 +301,7 @@ def timing_table(
     The vectorised methods and the library are timed interleaved (:func:`time_many`: warm-up,
     device synchronisation, CUDA events on CUDA); the lecture's loop once, and only where
     ``C_in n^2 <= LOOP_MAX_WORK``. ``compile_fold`` adds ``torch.compile`` of ``fold``.
+    A size that does not fit in device memory is skipped with a message.
     Records carry ``median_s``, ``times_s``, ``gflops`` (useful flops / time), ``gbs``
     (modelled bytes of that method / time; the compiled ``fold`` is charged ``fold``'s bytes,
     so a higher GB/s there means fusion saved traffic), ``ratio`` (time / library time).
@@ -309,7 +310,12 @@ def timing_table(
     rows = []
     with tf32(False):
         for size in sizes:
-            times = _time_size(size, dev, repeats, warmup, compile_fold)
+            try:
+                times = _time_size(size, dev, repeats, warmup, compile_fold)
+            except torch.cuda.OutOfMemoryError:  # a smaller GPU: skip the size, say so
+                print(f"timing: {_size_text(size)} skipped, out of device memory")
+                _empty_cache(dev)
+                continue
             cost = cost_model(size)
             lib = times["torch"].median
             for m, t in times.items():
@@ -326,6 +332,11 @@ def timing_table(
                     }
                 )
     return rows
+
+
+def _empty_cache(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.empty_cache()
 
 
 def _time_size(size, dev, repeats, warmup, compile_fold):

@@ -77,6 +77,29 @@ def test_tf32_restores_a_user_setting_and_after_an_exception():
             pass
 
 
+def test_tf32_on_a_torch_with_only_the_legacy_flags(monkeypatch):
+    from convlab import device
+
+    monkeypatch.setattr(device, "_precision_settings", list)  # torch < 2.9: no new API
+    before = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    with tf32(False):
+        assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+    assert (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32) == before
+
+
+def test_timing_skips_a_size_that_does_not_fit(monkeypatch, capsys):
+    def oom(size, *args):
+        if size[3] > 4:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory")
+        return real(size, *args)
+
+    real = G._time_size
+    monkeypatch.setattr(G, "_time_size", oom)
+    rows = G.timing_table("cpu", [(1, 2, 2, 4, 3, 2), (1, 2, 2, 8, 3, 2)], repeats=1, warmup=0)
+    assert {tuple(r["size"]) for r in rows} == {(1, 2, 2, 4, 3, 2)}
+    assert "n=8, k=3, s=2 skipped, out of device memory" in capsys.readouterr().out
+
+
 def test_round_to_tf32_is_round_to_nearest_even_on_10_bits():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(10_000, generator=g) * 10.0 ** torch.randint(-20, 20, (10_000,), generator=g)
