@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         dev, sizes, repeats=5 if quick else 7, warmup=1 if quick else 3, compile_fold=args.compile
     )
     run["costs"] = [G.cost_model(s) for s in sizes]
-    print(G.format_table(run["timing"]))
+    print(G.format_table(run["timing"], info))
     print("\n".join(G.analyse(run)))
 
     size = QUICK_DETERMINISM if quick else REFERENCE

@@ -465,19 +465,26 @@ def newest_recorded(
     return runs[-1] if runs else None
 
 
-def format_table(rows: list[dict[str, Any]]) -> str:
+def format_table(rows: list[dict[str, Any]], device: dict[str, Any] | None = None) -> str:
     """The timing records as a text table, one line per size and method.
 
     Columns: median ms, time over the library's (``x lib``), achieved GFLOP/s (useful flops)
-    and GB/s (the method's modelled bytes, :func:`cost_model`).
+    and GB/s (the method's modelled bytes, :func:`cost_model`); with a ``device`` record
+    (:func:`device_info`) that knows its peaks, also their percentage of the FP32 peak FLOP/s
+    and of the peak bandwidth.
     """
+    peaks = [(k, device.get(p)) for k, p in (("gflops", "peak_gflops_fp32"), ("gbs", "peak_gbs"))]
+    peaks = [(k, v) for k, v in peaks if v] if device else []
     head = f"{'B':>3} {'Cin':>4} {'Cout':>4} {'n':>4} {'k':>2} {'s':>2}  {'method':<14}"
-    lines = [head + f"{'ms':>10} {'x lib':>7} {'GFLOP/s':>8} {'GB/s':>7}"]
+    head += f"{'ms':>10} {'x lib':>7} {'GFLOP/s':>8} {'GB/s':>7}"
+    head += "".join(f" {'%peak ' + ('FLOP' if k == 'gflops' else 'BW'):>11}" for k, _ in peaks)
+    lines = [head]
     for r in rows:
         B, ci, co, n, k, s = r["size"]
         lines.append(
             f"{B:>3} {ci:>4} {co:>4} {n:>4} {k:>2} {s:>2}  {r['method']:<14}"
             f"{r['median_s'] * 1e3:10.3f} {r['ratio']:7.1f} {r['gflops']:8.2f} {r['gbs']:7.2f}"
+            + "".join(f" {100 * r[key] / peak:11.1f}" for key, peak in peaks)
         )
     return "\n".join(lines)
 
@@ -603,7 +610,7 @@ def show_recorded(results_dir: str | Path) -> dict[str, Any] | None:
     )
     bad = failures(run["correctness"])
     print(f"  correctness: {len(run['correctness'])} checks, {len(bad)} failed")
-    print(format_table(run["timing"]))
+    print(format_table(run["timing"], dev))
     for line in analyse(run):
         print(line)
     _, ax = plt.subplots(figsize=(7, 4))
