@@ -473,8 +473,9 @@ def format_table(rows: list[dict[str, Any]], device: dict[str, Any] | None = Non
     (:func:`device_info`) that knows its peaks, also their percentage of the FP32 peak FLOP/s
     and of the peak bandwidth.
     """
-    peaks = [(k, device.get(p)) for k, p in (("gflops", "peak_gflops_fp32"), ("gbs", "peak_gbs"))]
-    peaks = [(k, v) for k, v in peaks if v] if device else []
+    known = device or {}
+    peaks = [(k, known.get(p)) for k, p in (("gflops", "peak_gflops_fp32"), ("gbs", "peak_gbs"))]
+    peaks = [(k, v) for k, v in peaks if v]
     head = f"{'B':>3} {'Cin':>4} {'Cout':>4} {'n':>4} {'k':>2} {'s':>2}  {'method':<14}"
     head += f"{'ms':>10} {'x lib':>7} {'GFLOP/s':>8} {'GB/s':>7}"
     head += "".join(f" {'%peak ' + ('FLOP' if k == 'gflops' else 'BW'):>11}" for k, _ in peaks)

@@ -254,6 +254,7 @@ def test_a_recorded_run_dropped_in_is_shown(tmp_path, capsys):
     assert "cuDNN 99000" in out and "of peak bandwidth" in out and "x the library's time" in out
     assert "us per operator call (21 calls)" in out, "taps: 21 launches at k = 3"
     assert "%peak FLOP" in out and "%peak BW" in out
+    assert "%peak" not in G.format_table(shown["timing"]), "no device record: no peak columns"
     assert "default mode: torch (spread 3.0e-06); deterministic mode repeatable: True" in out
     assert "fold 8.0x, torch 1.0x" in out, "peak memory over the 8 MiB output"
     (tmp_path / "e").mkdir()
