@@ -94,10 +94,10 @@ def tf32_capable(device: torch.device | str) -> bool:
 # TF32: switching it, emulating it, and the tolerances the arithmetic warrants
 # --------------------------------------------------------------------------------------------
 
-# (backend object path, attribute) of every per-backend precision setting we touch; they exist
-# from torch 2.9 on ("ieee" = full FP32, "tf32", "none" = inherit from the parent setting).
-_NEW_API = (("cudnn.conv", "fp32_precision"), ("cudnn.rnn", "fp32_precision"))
-_NEW_API_MATMUL = ("cuda.matmul", "fp32_precision")
+# The per-backend precision settings we touch (torch >= 2.9): each backend object has an
+# ``fp32_precision`` of "ieee" (full FP32), "tf32" or "none" (inherit from the parent setting).
+# The legacy flag that mirrors each is listed beside it.
+_PRECISION_SETTINGS = {"cudnn.conv": "cudnn", "cudnn.rnn": None, "cuda.matmul": "matmul"}
 
 
 def _backend(path: str) -> Any:
@@ -109,13 +109,15 @@ def _backend(path: str) -> Any:
     return obj
 
 
-def _precision_settings() -> list[tuple[Any, str]]:
-    out = []
-    for path, attr in (*_NEW_API, _NEW_API_MATMUL):
-        obj = _backend(path)
-        if obj is not None and isinstance(getattr(obj, attr, None), str):
-            out.append((obj, attr))
-    return out
+def _precision_settings() -> dict[str, Any]:
+    """The backend objects of :data:`_PRECISION_SETTINGS` that this torch has, by path."""
+    found = {path: _backend(path) for path in _PRECISION_SETTINGS}
+    return {p: b for p, b in found.items() if isinstance(getattr(b, "fp32_precision", None), str)}
+
+
+def _set_legacy(cudnn: bool, matmul: bool) -> None:
+    torch.backends.cudnn.allow_tf32 = cudnn
+    torch.backends.cuda.matmul.allow_tf32 = matmul
 
 
 @contextmanager
@@ -127,37 +129,33 @@ def tf32(enabled: bool) -> Iterator[None]:
     them, the per-backend ``torch.backends.cudnn.conv.fp32_precision``,
     ``torch.backends.cudnn.rnn.fp32_precision`` and ``torch.backends.cuda.matmul.fp32_precision``
     (``"tf32"`` or ``"ieee"``). Recent torch refuses to *read* a legacy flag once the new API
-    was used, so the previous state is saved through the new API when it exists and restored
-    in the same order it was set. Only CUDA GPUs of compute capability 8.0+ act on these
-    switches; elsewhere they are recorded and ignored (see :func:`round_to_tf32` to emulate).
+    was used, so the previous state is saved through the new API when it exists; on exit the
+    legacy flags are set to match the saved values, then the saved values themselves. Only
+    CUDA GPUs of compute capability 8.0+ act on these switches; elsewhere they are recorded and
+    ignored (see :func:`round_to_tf32` to emulate TF32).
 
     >>> with tf32(False):
-    ...     torch.backends.cuda.matmul.allow_tf32 or torch.backends.cudnn.conv.fp32_precision
-    'ieee'
+    ...     torch.backends.cudnn.allow_tf32
+    False
     """
     if not isinstance(enabled, bool):
         raise TypeError(f"enabled must be True or False, got {enabled!r}")
     new = _precision_settings()
-    saved_new = [getattr(obj, attr) for obj, attr in new]
-    saved_legacy = None
-    if not new:  # old torch: only the legacy flags exist, and reading them is safe
-        saved_legacy = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    saved = {path: obj.fp32_precision for path, obj in new.items()}
+    if new:  # legacy values consistent with the saved per-backend values
+        mirror = {flag: saved.get(path) == "tf32" for path, flag in _PRECISION_SETTINGS.items()}
+        legacy = (mirror["cudnn"], mirror["matmul"])
+    else:  # torch < 2.9: only the legacy flags exist, and reading them is safe
+        legacy = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
     try:
-        torch.backends.cudnn.allow_tf32 = enabled
-        torch.backends.cuda.matmul.allow_tf32 = enabled
-        for obj, attr in new:
-            setattr(obj, attr, "tf32" if enabled else "ieee")
+        _set_legacy(enabled, enabled)
+        for obj in new.values():
+            obj.fp32_precision = "tf32" if enabled else "ieee"
         yield
     finally:
-        if saved_legacy is None:  # legacy flags consistent with the saved new-API values
-            saved = dict(zip((id(obj) for obj, _ in new), saved_new))
-            saved_legacy = tuple(
-                saved.get(id(_backend(path))) == "tf32"
-                for path in ("cudnn.conv", _NEW_API_MATMUL[0])
-            )
-        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved_legacy
-        for (obj, attr), value in zip(new, saved_new):  # then the exact new-API values
-            setattr(obj, attr, value)
+        _set_legacy(*legacy)
+        for path, obj in new.items():
+            obj.fp32_precision = saved[path]
 
 
 def round_to_tf32(x: torch.Tensor) -> torch.Tensor:

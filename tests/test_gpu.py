@@ -80,7 +80,7 @@ def test_tf32_restores_a_user_setting_and_after_an_exception():
 def test_tf32_on_a_torch_with_only_the_legacy_flags(monkeypatch):
     from convlab import device
 
-    monkeypatch.setattr(device, "_precision_settings", list)  # torch < 2.9: no new API
+    monkeypatch.setattr(device, "_precision_settings", dict)  # torch < 2.9: no new API
     before = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
     with tf32(False):
         assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
