@@ -22,8 +22,7 @@ A small package behind a hands-on course. Modules (one idea each):
 - :mod:`convlab.cnns`       DnCNN, SRCNN, VDSR and U-Net for inverse problems and segmentation
 - :mod:`convlab.grading`    the graders behind the exercise notebooks
 - :mod:`convlab.plotting`   spy plots, eigenvalue plots
-- :mod:`convlab.widgets`    ipywidgets explorers (ipywidgets imported lazily; also
-  :mod:`convlab.widgets_transposed`)
+- :mod:`convlab.widgets`    ipywidgets explorers and their figures (ipywidgets imported lazily)
 - :mod:`convlab.device`     pick CUDA, then MPS, then CPU
 
 Submodules are imported on demand: ``from convlab import structured``.
