@@ -135,3 +135,26 @@ def test_conv_arithmetic_explorer_tracks_the_last_output_and_names_its_sliders(c
     assert "no output" in message and "n + 2p = 1" in message, message
     assert len(plt.get_fignums()) == figures, "nothing is drawn when the kernel does not fit"
     plt.close("all")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="LEAD: re-execute notebooks 01 and 07 with the new explorers, then drop this marker",
+)
+@pytest.mark.parametrize(
+    ("notebook", "call"),
+    [
+        ("01_conv1d_structured_matrices", "stencil_explorer("),
+        ("07_adjoints_transposed_conv", "conv_arithmetic_explorer("),
+    ],
+)
+def test_committed_explorer_outputs_carry_the_picture(notebook, call):
+    import nbformat
+    from conftest import ROOT
+
+    nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and call in c.source]
+    assert cells, f"no cell calls {call} in {notebook}"
+    for cell in cells:
+        data = [o.get("data", {}) for o in cell.outputs]
+        assert any("image/png" in d for d in data), f"{notebook}: {call} has no picture output"
