@@ -38,7 +38,8 @@ $(STAMP): pyproject.toml | $(PY)
 	    $(PIP) install "torch>=2.2" --index-url $(TORCH_CPU_INDEX); \
 	  fi; \
 	fi
-	$(PIP) install --quiet -e ".[dev,instructor]"
+# -qq: errors only (else setuptools prints a boxed notice about editable installs)
+	$(PIP) install -qq -e ".[dev,instructor]"
 	@touch $(STAMP)
 
 # The server's root is the repository (the index links to ../exercises and ../solutions) and the
