@@ -252,6 +252,9 @@ def test_make_lab_prints_the_index_url_and_hides_the_instructor_tools(lab):
         current = page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current")
         assert "00_index.ipynb" in current.inner_text()
         notebook.get_by_role("link", name="01", exact=True).first.wait_for()
+        # once its kernel is up the index is not marked modified (its kernelspec is the kernel's)
+        page.locator(".jp-StatusBar-TextItem", has_text=re.compile(r"\| Idle")).first.wait_for()
+        assert "jp-mod-dirty" not in (current.get_attribute("class") or "")
         menus = page.locator(".lm-MenuBar-itemLabel").all_inner_texts()
         assert "File" in menus and "Nbgrader" not in menus, menus
         assert not page.get_by_text("Create Assignment").count()
