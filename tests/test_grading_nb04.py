@@ -98,6 +98,12 @@ CORRECT = {
 }
 
 
-test_rejects_wrong, test_accepts_correct, test_stub_is_not_done_yet, test_coverage = (
+(
+    test_rejects_wrong,
+    test_accepts_correct,
+    test_stub_is_not_done_yet,
+    test_rejects_forbidden_calls_mutation_and_wrong_kind,
+    test_coverage,
+) = (
     grader_power_tests("04", WRONG, CORRECT)
 )
