@@ -59,8 +59,9 @@ _X = np.ones(4)
 _T = torch.ones(1, 1, 4, 4, dtype=torch.float64)
 # one call of each forbidden callable (a Python function needs valid arguments to be entered)
 FORBIDDEN_CALLS: dict[str, Callable[[], Any]] = {
-    "convlab.structured.conv_matrix": lambda: __import__("convlab.structured").structured
-    .conv_matrix(_X, 4, "zero"),
+    "convlab.structured.conv_matrix": lambda: __import__(
+        "convlab.structured"
+    ).structured.conv_matrix(_X, 4, "zero"),
     "numpy.convolve": lambda: np.convolve(_X, _X),
     "numpy.linalg.eig": lambda: np.linalg.eig(np.eye(2)),
     "numpy.linalg.eigvals": lambda: np.linalg.eigvals(np.eye(2)),
@@ -69,8 +70,12 @@ FORBIDDEN_CALLS: dict[str, Callable[[], Any]] = {
     "scipy.linalg.convolution_matrix": lambda: importlib.import_module(
         "scipy.linalg"
     ).convolution_matrix(_X, 2),
-    "scipy.signal": lambda: importlib.import_module("scipy.signal").convolve2d(np.eye(2), np.eye(2)),
-    "scipy.ndimage": lambda: importlib.import_module("scipy.ndimage").convolve(np.eye(2), np.eye(2)),
+    "scipy.signal": lambda: importlib.import_module("scipy.signal").convolve2d(
+        np.eye(2), np.eye(2)
+    ),
+    "scipy.ndimage": lambda: importlib.import_module("scipy.ndimage").convolve(
+        np.eye(2), np.eye(2)
+    ),
     "scipy.special.logsumexp": lambda: importlib.import_module("scipy.special").logsumexp(_X),
     "skimage.metrics": lambda: importlib.import_module("skimage.metrics").mean_squared_error(
         _X, _X
@@ -183,7 +188,7 @@ def grader_power_tests(
     @pytest.mark.parametrize("name", list(correct))
     def test_rejects_forbidden_calls_mutation_and_wrong_kind(name: str) -> None:
         impl = correct[name][0]
-        for called, cheat in forbidden_variants(name, impl).items():
+        for cheat in forbidden_variants(name, impl).values():
             report = rejected(name, cheat, match="is not allowed here")
             assert f"write {spec(name).task} yourself" in report
         if name not in NO_MUTABLE_ARGUMENT:

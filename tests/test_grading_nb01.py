@@ -109,9 +109,9 @@ CORRECT = {
 }
 CORRECT["01.torch_same"] = [
     torch_same,
-    # explicit zero padding (L//2 in front, the rest behind), float32
+    # explicit zero padding ((L-1)//2 in front, L//2 behind), float32
     lambda y, t: F.conv1d(
-        F.pad(torch.tensor(y, dtype=torch.float32)[None, None], (len(t) // 2, (len(t) - 1) // 2)),
+        F.pad(torch.tensor(y, dtype=torch.float32)[None, None], ((len(t) - 1) // 2, len(t) // 2)),
         torch.tensor(t[::-1].copy(), dtype=torch.float32)[None, None],
     )[0, 0],
 ]
@@ -122,9 +122,7 @@ CORRECT["01.torch_same"] = [
     test_stub_is_not_done_yet,
     test_rejects_forbidden_calls_mutation_and_wrong_kind,
     test_coverage,
-) = (
-    grader_power_tests("01", WRONG, CORRECT)
-)
+) = grader_power_tests("01", WRONG, CORRECT)
 
 
 def test_stub_report_is_one_line():

@@ -65,9 +65,7 @@ CORRECT = {
     "03.m_matrix_Q": [m_matrix_Q, m_matrix_Q_vectorised],
     "03.model_jvp": [
         lambda Q, s, v: (Q @ v).reshape(s, order="F"),
-        lambda Q, s, v: (Q.toarray().astype(np.float32) @ v.astype(np.float32))
-        .reshape(s[::-1])
-        .T,
+        lambda Q, s, v: (Q.toarray().astype(np.float32) @ v.astype(np.float32)).reshape(s[::-1]).T,
         lambda Q, s, v: np.array(
             [[sum(Q.toarray()[i + j * s[0]] * v) for j in range(s[1])] for i in range(s[0])]
         ),
@@ -85,6 +83,4 @@ CORRECT = {
     test_stub_is_not_done_yet,
     test_rejects_forbidden_calls_mutation_and_wrong_kind,
     test_coverage,
-) = (
-    grader_power_tests("03", WRONG, CORRECT)
-)
+) = grader_power_tests("03", WRONG, CORRECT)

@@ -79,6 +79,4 @@ CORRECT = {
     test_stub_is_not_done_yet,
     test_rejects_forbidden_calls_mutation_and_wrong_kind,
     test_coverage,
-) = (
-    grader_power_tests("05", WRONG, CORRECT)
-)
+) = grader_power_tests("05", WRONG, CORRECT)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import scipy.linalg
 import scipy.signal
 import torch
-
 from grader_power import grader_power_tests, rejected
 
 from convlab.grading import check
@@ -57,8 +55,6 @@ TOEPLITZ_WRONG = {
     "ignores m (m = n)": lambda x, m: toeplitz_loop(x, len(x)),
     "returns None": lambda x, m: None,
 }
-
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -129,8 +125,6 @@ BLOCKED_WRONG = {
 }
 
 
-
-
 def test_lecture_matrix_is_a_visible_case(capsys):
     check("06.doubly_blocked", blocked_loop)
     assert "all 5 cases passed" in capsys.readouterr().out
@@ -198,8 +192,6 @@ WIENER_WRONG = {
     "maps b onto a": lambda a, b, m: wiener_solve(b, a, m),
     "normalised to unit norm": lambda a, b, m: (w := wiener_solve(a, b, m)) / np.linalg.norm(w),
 }
-
-
 
 
 # ---------------------------------------------------------------------------------------------
@@ -285,13 +277,9 @@ DELTA_WRONG = [
 ]
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # stubs and reports
 # ---------------------------------------------------------------------------------------------
-
-
 
 
 def test_failure_report_names_case_and_hint():

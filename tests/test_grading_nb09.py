@@ -33,8 +33,8 @@ def rf_closed_form(layers):
 
 
 def rf_backward(layers):
-    """From the output back to the input: one pixel -> (r - 1) s + k pixels; a float."""
-    r = 1.0
+    """From the output back to the input: one pixel -> (r - 1) s + k pixels."""
+    r = 1
     for k, s in reversed(layers):
         r = (r - 1) * s + k
     return r
@@ -82,10 +82,12 @@ def pick_torch_float32_other_order():
     return torch.tensor(_taps([(2, 2), (1, 1), (2, 1), (1, 2)]), dtype=torch.float32)
 
 
-def pick_package():
-    from convlab.models import pixel_pick_filters
-
-    return pixel_pick_filters()
+def pick_loop_other_order():
+    """One tap per filter, set in a loop, channels in column-major tap order."""
+    w = np.zeros((4, 1, 3, 3))
+    for c, (a, b) in enumerate([(1, 1), (2, 1), (1, 2), (2, 2)]):
+        w[c, 0, a, b] = 1.0
+    return w
 
 
 PICK_WRONG = {
@@ -101,7 +103,7 @@ PICK_WRONG = {
     "no input-channel axis (4, 3, 3)": lambda: _taps(BLOCK)[:, 0],
     "returns None": lambda: None,
 }
-PICK_CORRECT = [pick_numpy, pick_torch_float32_other_order, pick_package]
+PICK_CORRECT = [pick_numpy, pick_torch_float32_other_order, pick_loop_other_order]
 
 # ---------------------------------------------------------------------------------------------
 # 09.psnr
@@ -296,9 +298,7 @@ CORRECT = {
     test_stub_is_not_done_yet,
     test_rejects_forbidden_calls_mutation_and_wrong_kind,
     test_coverage,
-) = (
-    grader_power_tests("09", WRONG, CORRECT)
-)
+) = grader_power_tests("09", WRONG, CORRECT)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,8 +10,6 @@ import torch
 import torch.nn.functional as F
 from grader_power import grader_power_tests, rejected
 
-from convlab.grading import check
-
 # ---------------------------------------------------------------------------------------------
 # 10.average_pool
 # ---------------------------------------------------------------------------------------------
@@ -36,8 +34,9 @@ def pool_loops(x, r):
 
 
 def pool_torch_float32(x, r):
+    """The r x r box filter as a stride-r conv2d, in float32."""
     t = torch.as_tensor(x, dtype=torch.float32)[None, None]
-    return F.avg_pool2d(t, r)[0, 0]
+    return F.conv2d(t, torch.full((1, 1, r, r), 1.0 / r**2), stride=r)[0, 0]
 
 
 def pool_matrices(x, r):
@@ -310,9 +309,7 @@ CORRECT = {
     test_stub_is_not_done_yet,
     test_rejects_forbidden_calls_mutation_and_wrong_kind,
     test_coverage,
-) = (
-    grader_power_tests("10", WRONG, CORRECT)
-)
+) = grader_power_tests("10", WRONG, CORRECT)
 
 
 # ---------------------------------------------------------------------------------------------

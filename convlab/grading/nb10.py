@@ -229,8 +229,6 @@ def _ce_cases(cases: Cases):
         "torch.nn.functional.cross_entropy",
         "torch.nn.functional.nll_loss",
         "torch.nn.functional.log_softmax",
-        "torch.logsumexp",
-        "scipy.special.logsumexp",
     ),
     hint="Per pixel, -log softmax over the CLASS axis 0 at the pixel's label (0-based) is "
     "log-sum-exp of its logits minus the logit of its label; SUM (not mean) over all pixels. "
