@@ -182,6 +182,48 @@ CORRECT = {
 }
 
 
+# near-misses added with the engine's visible cases (even L, L = 1, tolerances, pairing)
+def _centre_one(theta, Y, transpose=False):
+    """The circshift by -1 of the L = 3 examples, hard-coded: right for L = 3 only."""
+    n = np.shape(Y)[-1]
+    col = np.zeros(n)
+    col[: len(theta)] = theta
+    lam = np.fft.fft(np.roll(col, -1))
+    lam = np.conj(lam) if transpose else lam
+    return np.real(np.fft.ifft(lam * np.fft.fft(Y, axis=-1), axis=-1))
+
+
+def _same_relative(a, b, tol):
+    """np.isclose after sorting: a relative tolerance that grows with the magnitude."""
+    a, b = np.sort_complex(np.asarray(a)), np.sort_complex(np.asarray(b))
+    return bool(a.shape == b.shape and np.allclose(a, b, rtol=1e-5, atol=tol))
+
+
+def _same_parts(a, b, tol):
+    """Real parts and imaginary parts compared as two separate multisets."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    return bool(
+        np.abs(np.sort(a.real) - np.sort(b.real)).max() <= tol
+        and np.abs(np.sort(a.imag) - np.sort(b.imag)).max() <= tol
+    )
+
+
+def _same_one_way(a, b, tol):
+    """Every a has a partner in b within tol (not one-to-one; duplicates in b go unseen)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return bool(a.shape == b.shape and (np.abs(a[:, None] - b[None, :]).min(1) <= tol).all())
+
+
+WRONG["02.fft_matvec"]["circshift by -1 hard-coded (L = 3 only)"] = _centre_one
+WRONG["02.fft_matvec_transpose"]["circshift by -1 hard-coded (L = 3 only)"] = lambda t, Y: (
+    _centre_one(t, Y, transpose=True)
+)
+WRONG["02.same_eigenvalues"]["sorted, relative tolerance (np.allclose)"] = _same_relative
+WRONG["02.same_eigenvalues"]["real and imaginary parts sorted separately"] = _same_parts
+WRONG["02.same_eigenvalues"]["every a near some b (one direction)"] = _same_one_way
+
 (
     test_rejects_wrong,
     test_accepts_correct,

@@ -292,14 +292,6 @@ CORRECT = {
     "09.reconstruct": REC_CORRECT,
 }
 
-(
-    test_rejects_wrong,
-    test_accepts_correct,
-    test_stub_is_not_done_yet,
-    test_rejects_forbidden_calls_mutation_and_wrong_kind,
-    test_coverage,
-) = grader_power_tests("09", WRONG, CORRECT)
-
 
 # ---------------------------------------------------------------------------------------------
 # the grader's own references and reports
@@ -360,3 +352,20 @@ def test_even_count_l1_accepts_anything_between_the_middle_values():
 def test_failure_report_names_case_and_hint(name, impl, phrase):
     out = rejected(name, impl)
     assert "first failing case:" in out and phrase in out
+
+
+# near-misses added with the engine's visible cases (8-bit images)
+def _psnr_no_cast(x, ref, data_range=1.0):
+    """x - ref in the images' own dtype: uint8 wraps around."""
+    return float(10 * np.log10(data_range**2 / np.mean((x - ref) ** 2)))
+
+
+WRONG["09.psnr"]["no conversion to float (uint8 wraps)"] = _psnr_no_cast
+
+(
+    test_rejects_wrong,
+    test_accepts_correct,
+    test_stub_is_not_done_yet,
+    test_rejects_forbidden_calls_mutation_and_wrong_kind,
+    test_coverage,
+) = grader_power_tests("09", WRONG, CORRECT)

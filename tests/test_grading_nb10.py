@@ -303,14 +303,6 @@ CORRECT = {
     "10.pixel_cross_entropy": CE_CORRECT,
 }
 
-(
-    test_rejects_wrong,
-    test_accepts_correct,
-    test_stub_is_not_done_yet,
-    test_rejects_forbidden_calls_mutation_and_wrong_kind,
-    test_coverage,
-) = grader_power_tests("10", WRONG, CORRECT)
-
 
 # ---------------------------------------------------------------------------------------------
 # the grader's own references and reports
@@ -382,3 +374,23 @@ def test_references_agree_with_the_package():
     op = FourierSampling(m)
     np.testing.assert_allclose(_mri_forward_reference(x, m), op(x).numpy(), atol=1e-12)
     np.testing.assert_allclose(_mri_adjoint_reference(z, m), op.adjoint(z).numpy(), atol=1e-12)
+
+
+# near-misses added with the engine's visible cases (underflow as well as overflow)
+def _ce_log_of_stable_softmax(logits, labels):
+    """Stable softmax (max subtracted), then log: a probability underflows to 0, log(0)."""
+    p = torch.softmax(logits - logits.max(0).values, dim=0)
+    return -torch.log(p.gather(0, labels[None])[0]).sum()
+
+
+WRONG["10.pixel_cross_entropy"]["log of a stabilised softmax (underflow)"] = (
+    _ce_log_of_stable_softmax
+)
+
+(
+    test_rejects_wrong,
+    test_accepts_correct,
+    test_stub_is_not_done_yet,
+    test_rejects_forbidden_calls_mutation_and_wrong_kind,
+    test_coverage,
+) = grader_power_tests("10", WRONG, CORRECT)
