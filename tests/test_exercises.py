@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from convlab.exercises import annotate, stale
+from convlab.instructor import annotate, stale
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9]*.ipynb"))
 NAMES = [p.name for p in SOLUTIONS]
@@ -59,14 +59,37 @@ def test_untouched_exercise_fails_only_with_not_implemented(name):
         allow_errors=True,
         resources={"metadata": {"path": str(ROOT / "exercises")}},
     ).execute()
+    first_error = None
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         errors = [o for o in cell.outputs if o.output_type == "error"]
-        assert all(e.ename == "NotImplementedError" for e in errors), (index, errors)
+        stubs = ("NotImplementedError", "NotDoneYet")
+        assert all(e.ename in stubs for e in errors), (index, errors)
+        if errors and first_error is None:
+            first_error = cell
         if cell.metadata.get("nbgrader", {}).get("grade"):
-            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-            assert errors and "not done yet" in text, (index, cell.source)
+            # one line, no traceback, no machine path
+            assert errors and errors[0].traceback == [errors[0].evalue], (index, errors)
+            assert "not done yet" in errors[0].evalue and "/" not in errors[0].evalue
+    # Run All stops at the first error: it must be a check, not a sanity cell under a stub
+    assert first_error is not None and first_error.metadata.get("nbgrader", {}).get("grade"), (
+        first_error.source
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exercise_is_titled_and_states_what_is_forbidden(name):
+    from convlab.grading import registered_checks, spec
+
+    nb = nbformat.read(ROOT / "exercises" / name, as_version=4)
+    intro = nb.cells[0].source
+    assert intro.startswith(f"# Exercise {name[:2]}: "), intro.splitlines()[0]
+    assert "Not allowed in your answers" in intro and "`convlab`" in intro
+    for check_name in registered_checks(name[:2]):
+        for forbidden in spec(check_name).forbid:
+            short = forbidden.replace("torch.nn.functional.", "F.")
+            assert f"`{short}`" in intro, (check_name, forbidden)
 
 
 def _nbgrader(course: Path, *args: str) -> None:

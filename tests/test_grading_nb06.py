@@ -251,6 +251,12 @@ def _delta_wrong(kind):
         elif kind == "tolerance 1e-2":
             d[c] = 1.0
             return bool(np.abs(w - d).max() <= 1e-2)
+        elif kind == "np.allclose, default tolerances":
+            d[c] = 1.0
+            return bool(np.allclose(w, d))
+        elif kind == "tolerance 1e-5":
+            d[c] = 1.0
+            return bool(np.abs(w - d).max() <= 1e-5)
         elif kind == "exact equality":
             d[c] = 1.0
             return bool(np.array_equal(w, d))
@@ -272,6 +278,8 @@ DELTA_WRONG = [
     "only checks w[c] == 1",
     "checks the sum",
     "tolerance 1e-2",
+    "np.allclose, default tolerances",
+    "tolerance 1e-5",
     "exact equality",
     "always True",
 ]

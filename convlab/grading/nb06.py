@@ -164,6 +164,15 @@ def _solvers():
         w[(0,) * a.ndim] = 1.0
         return w
 
+    def slightly_leaky(a, b):  # off by 1e-6: between the task's 1e-8 and a loose 1e-5
+        w = exact(a, b)
+        leak = 1e-6 * np.cos(np.arange(w.size)).reshape(w.shape)
+        leak[zero_lag_index(w.shape)] = 0.0
+        return w + leak
+
+    def slightly_scaled(a, b):  # amplitude 1 + 1e-6: a relative tolerance lets it through
+        return (1 + 1e-6) * exact(a, b)
+
     def split(a, b):  # sums to one, peaks at zero lag, but is not a delta
         w = 0.6 * exact(a, b)
         w[(*zero_lag_index(a.shape)[:-1], (zero_lag_index(a.shape)[-1] + 1) % a.shape[-1])] += 0.4
@@ -175,6 +184,8 @@ def _solvers():
         ("a filter one lag late", shifted),
         ("1.5 x the exact filter", scaled),
         ("the exact filter + 1e-3 cos(k) off zero lag", leaky),
+        ("the exact filter + 1e-6 cos(k) off zero lag", slightly_leaky),
+        ("(1 + 1e-6) x the exact filter", slightly_scaled),
         ("the filter centred at m // 2", centred_half),
         ("a delta at index 0", causal),
         ("0.6 delta at lag 0 + 0.4 at lag 1", split),
@@ -198,7 +209,7 @@ def _delta_test(student, cases: Cases) -> None:
         for desc, solver in _solvers():
             w = solver(a, a)
             dev = float(np.abs(w - _delta(shape)).max())
-            if 1e-10 < dev < 1e-4:  # pragma: no cover - guards the grader's own cases
+            if 1e-10 < dev < 1e-7:  # pragma: no cover - guards the grader's own cases
                 raise RuntimeError(f"grader case {desc!r} is ambiguous (deviation {dev:.1e})")
             expected = dev <= 1e-10
             label = f"a of shape {shape}, wiener = {desc}"
