@@ -21,6 +21,7 @@ A small package behind a hands-on course. Modules (one idea each):
 - :mod:`convlab.inverse`    forward operators with exact adjoints: average pooling, MRI, CT (Radon)
 - :mod:`convlab.cnns`       DnCNN, SRCNN, VDSR and U-Net for inverse problems and segmentation
 - :mod:`convlab.grading`    the graders behind the exercise notebooks
+- :mod:`convlab.instructor` instructor tools: exercises/ from solutions/ (nbgrader), run notebooks
 - :mod:`convlab.plotting`   spy plots, eigenvalue plots
 - :mod:`convlab.widgets`    ipywidgets explorers (ipywidgets imported lazily; also
   :mod:`convlab.widgets_transposed`)
