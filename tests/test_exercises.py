@@ -157,3 +157,36 @@ def test_annotate_sets_metadata_from_markers():
 def test_annotate_rejects_badly_formed_cells(sources, match):
     with pytest.raises(ValueError, match=match):
         annotate(_nb(*sources), "09_topic")
+
+
+def test_notebook_report_is_shown_once_and_autograde_scores_it():
+    """In a kernel: a wrong answer's report is the error output itself (no traceback, no path,
+    not printed twice) and nbgrader scores the cell 0; a right answer scores full points."""
+    from nbclient import NotebookClient
+    from nbgrader.utils import determine_grade
+
+    nb = annotate(
+        _nb(
+            "import numpy as np\nfrom convlab.grading import check",
+            "def wrong(theta, n):\n    return np.eye(n)",
+            'check("01.zero_matrix", wrong)',
+            "def right(theta, n):\n"
+            "    K = np.zeros((n, n))\n"
+            "    for i in range(n):\n"
+            "        for p, t in enumerate(theta):\n"
+            "            K[i, (i - p + len(theta) // 2) % n] += t\n"
+            "    return K",
+            'check("01.periodic_matrix", right)',
+        ),
+        "01_probe",
+    )
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    wrong_cell, right_cell = nb.cells[2], nb.cells[4]
+    assert [o.output_type for o in wrong_cell.outputs] == ["error"]  # the report, once
+    report = "\n".join(wrong_cell.outputs[0].traceback)
+    assert report.startswith("✘ 01.zero_matrix") and "hint:" in report
+    assert not any(word in report for word in ("Traceback", ".py", "site-packages")), report
+    assert determine_grade(wrong_cell)[0] == 0
+    assert [o.output_type for o in right_cell.outputs] == ["stream"]
+    assert right_cell.outputs[0].text.startswith("✔ 01.periodic_matrix: all")
+    assert determine_grade(right_cell)[0] == right_cell.metadata.nbgrader["points"]

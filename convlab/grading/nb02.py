@@ -82,9 +82,9 @@ register(
     "02.fft_matvec",
     task="K y by the FFT",
     allow=_MATLAB,
-    hint="K y = real(ifft(lam * fft(y))) with lam the eigenvalues (fft of K's first column, "
-    "whose entry 0 is theta[L//2]); transform along the last axis: every row of a 2-D y is one "
-    "example.",
+    hint="K is diagonal in Fourier space, with its eigenvalues (the fft of K's first column, "
+    "whose entry 0 is theta[L//2], also for even L) on the diagonal; transform along the last "
+    "axis (every row of a 2-D y is one example), and K y is real.",
 )(_matvec_check(transpose=False))
 register(
     "02.fft_matvec_transpose",
