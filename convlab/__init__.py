@@ -5,7 +5,7 @@ A small package behind a hands-on course. Module map: one idea per module, and t
 keeps the notebook lists in step with the notebooks' imports.
 
 - :mod:`convlab.matlab` -- MATLAB/Octave semantics (spdiags, circshift, conv, convmtx,
-  convmtx2). Notebooks: 01, 02.
+  convmtx2). Notebooks: 01, 02, 05, 07.
 - :mod:`convlab.structured` -- convolution matrices as scipy sparse arrays (Toeplitz,
   circulant, valid). Notebooks: 00, 01, 02, 03, 04, 05.
 - :mod:`convlab.fourier` -- circulant eigenvalues and FFT matrix-vector products.
