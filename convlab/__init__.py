@@ -46,7 +46,10 @@ keeps the notebook lists in step with the notebooks' imports.
 - :mod:`convlab.plotting` -- spy plots, eigenvalue plots. Notebooks: 01, 02, 03, 04, 05, 07.
 - :mod:`convlab.widgets` -- ipywidgets explorers (ipywidgets imported lazily). Notebooks: 01.
 - :mod:`convlab.widgets_transposed` -- the convolution-arithmetic explorer. Notebooks: 07.
-- :mod:`convlab.device` -- pick CUDA, then MPS, then CPU. Notebooks: 00, 01, 02, 08.
+- :mod:`convlab.device` -- pick CUDA, then MPS, then CPU; TF32 switch and emulation, tolerances
+  from the arithmetic. Notebooks: 00, 01, 02, 08.
+- :mod:`convlab.gpubench` -- the GPU check: correctness matrix, timing, costs, recorded runs.
+  Notebooks: 08.
 
 Submodules are imported on demand: ``from convlab import structured``.
 """
