@@ -64,12 +64,12 @@ format: $(STAMP)
 
 # Regenerate exercises/ from solutions/ with nbgrader's preprocessors.
 exercises: $(STAMP)
-	$(PY) -m convlab.exercises generate
+	$(PY) -m convlab.instructor generate
 
 # Re-execute the lecture notebooks and solutions in place (outputs are committed).
 notebooks: $(STAMP)
-	$(PY) -m convlab.exercises execute notebooks/*.ipynb solutions/*.ipynb
-	$(PY) -m convlab.exercises generate
+	$(PY) -m convlab.instructor execute notebooks/*.ipynb solutions/*.ipynb
+	$(PY) -m convlab.instructor generate
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

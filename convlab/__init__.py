@@ -41,7 +41,7 @@ keeps the notebook lists in step with the notebooks' imports.
   Notebooks: 10.
 - :mod:`convlab.grading` -- the graders behind the exercise notebooks.
   Notebooks: 01, 02, 03, 04, 05, 06, 07, 09, 10.
-- :mod:`convlab.exercises` -- instructor tooling: generate and execute the exercise
+- :mod:`convlab.instructor` -- instructor tooling: generate and execute the exercise
   notebooks. Notebooks: none.
 - :mod:`convlab.plotting` -- spy plots, eigenvalue plots. Notebooks: 01, 02, 03, 04, 05, 07.
 - :mod:`convlab.widgets` -- ipywidgets explorers (ipywidgets imported lazily). Notebooks: 01.
