@@ -5,13 +5,13 @@ A small package behind a hands-on course. Module map: one idea per module, and t
 keeps the notebook lists in step with the notebooks' imports.
 
 - :mod:`convlab.matlab` -- MATLAB/Octave semantics (spdiags, circshift, conv, convmtx,
-  convmtx2). Notebooks: 01, 02.
+  convmtx2). Notebooks: 01, 02, 05, 07.
 - :mod:`convlab.structured` -- convolution matrices as scipy sparse arrays (Toeplitz,
   circulant, valid). Notebooks: 00, 01, 02, 03, 04, 05.
 - :mod:`convlab.fourier` -- circulant eigenvalues and FFT matrix-vector products.
   Notebooks: 02.
 - :mod:`convlab.operators` -- the operator layer: ``LinearMap`` (base class), ``aslinearmap``,
-  the matrix of a linear map by probing. Notebooks: 07.
+  the matrix of a linear map by probing. Notebooks: 04, 07.
 - :mod:`convlab.checks` -- adjoint / Taylor / Jacobian-transpose tests, eigenvalue matching.
   Notebooks: 02, 03, 04, 05, 07, 10.
 - :mod:`convlab.parametric` -- K(theta) = mat(Q theta) models and their Jacobian products.
@@ -41,11 +41,11 @@ keeps the notebook lists in step with the notebooks' imports.
   Notebooks: 10.
 - :mod:`convlab.grading` -- the graders behind the exercise notebooks.
   Notebooks: 01, 02, 03, 04, 05, 06, 07, 09, 10.
-- :mod:`convlab.exercises` -- instructor tooling: generate and execute the exercise
+- :mod:`convlab.instructor` -- instructor tooling: generate and execute the exercise
   notebooks. Notebooks: none.
 - :mod:`convlab.plotting` -- spy plots, eigenvalue plots. Notebooks: 01, 02, 03, 04, 05, 07.
-- :mod:`convlab.widgets` -- ipywidgets explorers (ipywidgets imported lazily). Notebooks: 01.
-- :mod:`convlab.widgets_transposed` -- the convolution-arithmetic explorer. Notebooks: 07.
+- :mod:`convlab.widgets` -- ipywidgets explorers and the figures they draw (ipywidgets imported
+  lazily). Notebooks: 01, 07.
 - :mod:`convlab.device` -- pick CUDA, then MPS, then CPU; TF32 switch and emulation, tolerances
   from the arithmetic. Notebooks: 00, 01, 02, 08.
 - :mod:`convlab.gpubench` -- the GPU check: correctness matrix, timing, costs, recorded runs.
