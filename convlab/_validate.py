@@ -24,6 +24,40 @@ def as_size(value: Any, name: str, *, minimum: int = 1) -> int:
     return size
 
 
+def as_shape(
+    value: Any, name: str, *, ndim: int | None = None, minimum: int = 1
+) -> tuple[int, ...]:
+    """``value`` (an int, or a sequence of ints) as a tuple of Python ints, each ``>= minimum``.
+
+    numpy integers and integer 0-d arrays/tensors are accepted; floats (even ``4.0``), bools
+    and strings are ``TypeError``s, so ``(3.5,)`` is never truncated to 3. ``ndim`` fixes the
+    number of entries (an int then stands for the same size on every axis, e.g. ``3 -> (3, 3)``
+    with ``ndim=2``).
+    """
+    if isinstance(value, (str, bytes)) or value is None:
+        raise TypeError(f"{name} must be an int or a tuple of ints, got {value!r}")
+    if np.ndim(value) == 0:
+        entries: tuple[Any, ...] = (value,) * (1 if ndim is None else ndim)
+    else:
+        try:
+            entries = tuple(value)
+        except TypeError:
+            raise TypeError(f"{name} must be an int or a tuple of ints, got {value!r}") from None
+        if ndim is not None and len(entries) != ndim:
+            raise ValueError(f"{name} must have {ndim} entries, got {len(entries)}: {value!r}")
+    out = []
+    for s in entries:
+        if isinstance(s, (bool, np.bool_)) or np.ndim(s) != 0:
+            raise TypeError(f"{name} must be an int or a tuple of ints, got {value!r}")
+        try:
+            out.append(operator.index(s))
+        except TypeError:
+            raise TypeError(f"{name} must be an int or a tuple of ints, got {value!r}") from None
+    if any(s < minimum for s in out):
+        raise ValueError(f"{name} must have entries >= {minimum}, got {tuple(out)}")
+    return tuple(out)
+
+
 def as_vector(value: Any, name: str, *, allow_empty: bool = False) -> np.ndarray:
     """``value`` as a 1-D numeric ndarray (lists, tuples and torch tensors accepted)."""
     if type(value).__module__.startswith("torch"):

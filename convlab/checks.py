@@ -15,9 +15,22 @@ Conventions
   error of the *computation*, not of a possibly tiny ``<A u, v>``). Inner products and norms are
   accumulated in float64/complex128 whatever the working dtype, so the check measures the
   operator's rounding, not its own.
-* **Tolerances come from the dtype**: ``eps`` is the machine epsilon of the working precision
-  (complex64 -> float32 eps, complex128 -> float64 eps; torch dtypes too). The adjoint-test
+* **Two probes per trial.** Each trial draws a random ``u`` and tests two ``v``: a random one
+  (catches any wrong adjoint, but shrinks a scale error by about ``sqrt(N)``: the terms of
+  ``<A u, v>`` have random signs) and ``v = A u`` as computed (then ``<A u, v> = ||A u||^2`` and
+  ``<u, A^H A u>`` are sums that do not cancel, so an adjoint scaled by ``1 + d`` shows an error
+  of order ``d`` at any N: 0.05 % is caught in float32 at N = 1e6).
+* **Precision policy.** The operator is evaluated in its own dtype; the check's arithmetic
+  (inner products, norms, differences) is done in float64/complex128, so the verdict measures
+  the operator's rounding, not the check's. Tolerances come from the operator's dtype: ``eps`` is
+  the machine epsilon of the working precision (complex64 -> float32 eps, complex128 -> float64
+  eps; torch dtypes too; integer and bool inputs are computed with in float64). The adjoint-test
   default is ``tol = 100 * eps * log2(N + 1)`` with ``N = max(n_in, n_out)``.
+  **No tolerance may be so large that a wrong answer cannot fail**: float16 and bfloat16 are
+  refused with a ``TypeError`` (their eps, ~1e-3 and ~8e-3, makes every dtype-derived tolerance
+  0.1 to 1, the size of a plainly wrong adjoint or Jacobian: evaluate in float32 or float64), a
+  tolerance above ``MAX_TOL`` (given, or the default of a too-large eigenvalue set) is refused
+  with a ``ValueError``, and so are inputs with nothing to test (empty shapes, a zero direction).
 * **Randomness is explicit**: random vectors come from ``np.random.default_rng(seed)``; torch
   vectors are drawn with numpy and then converted, so a seed gives the same vectors on every
   device. No global random state is touched.
@@ -48,6 +61,8 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse.linalg import LinearOperator
 
+from convlab._validate import as_real_number, as_shape
+
 __all__ = [
     "AdjointTestResult",
     "EigenvalueMatchResult",
@@ -58,6 +73,11 @@ __all__ = [
     "taylor_test",
 ]
 
+#: Largest tolerance a check accepts (given, or a default derived from the dtype): above it a
+#: plainly wrong answer (an adjoint off by 10 %, eigenvalues off by 10 % of the largest) could
+#: pass. Relative to the Cauchy-Schwarz bound for the dot tests, to ``max|lambda|`` for the
+#: eigenvalues.
+MAX_TOL = 0.1
 #: Safety factor in the adjoint-test tolerance ``ADJOINT_TOL_FACTOR * eps * log2(N + 1)``.
 ADJOINT_TOL_FACTOR = 100.0
 #: Taylor test: E1 below ``TAYLOR_ROUNDING_FACTOR * eps * scale`` counts as rounding noise.
@@ -152,6 +172,34 @@ def _eps(dtype: Any) -> float:
     return float(np.finfo(np.float64).eps)
 
 
+def _working_eps(dtype: Any) -> float:
+    """:func:`_eps` of a dtype a check can give a verdict in; float16/bfloat16 are refused.
+
+    >>> _working_eps(np.float16)
+    Traceback (most recent call last):
+    ...
+    TypeError: dtype float16 is too coarse for a verdict (eps = 9.8e-04: ...
+    """
+    eps = _eps(dtype)
+    if eps > _eps(np.float32):
+        raise TypeError(
+            f"dtype {_dtype_name(dtype)} is too coarse for a verdict (eps = {eps:.1e}: every "
+            "tolerance derived from it is 0.1 to 1, as large as the errors the checks must "
+            "catch); evaluate the operator in float32 or float64"
+        )
+    return eps
+
+
+def _as_tol(tol: Any, name: str = "tol", *, limit: float = MAX_TOL) -> float:
+    """A user tolerance: a finite real in ``[0, limit]`` (larger would pass wrong answers)."""
+    t = as_real_number(tol, name)
+    if t > limit:
+        raise ValueError(
+            f"{name} = {t:g} is above {limit:g}: a wrong answer could pass such a tolerance"
+        )
+    return t
+
+
 def _dtype_name(dtype: Any) -> str:
     if _is_torch_dtype(dtype):
         return str(dtype)
@@ -206,18 +254,6 @@ def _to_backend(x: np.ndarray, *, torch_dtype: Any = None, device: Any = None) -
     if np.iscomplexobj(x) and not torch_dtype.is_complex:
         dt = torch.complex64 if torch_dtype in (torch.float16, torch.float32) else torch.complex128
     return torch.from_numpy(np.ascontiguousarray(x)).to(device=device or "cpu", dtype=dt)
-
-
-def _as_shape(shape: Any, name: str) -> tuple[int, ...]:
-    if isinstance(shape, int | np.integer):
-        shape = (int(shape),)
-    try:
-        out = tuple(int(s) for s in shape)
-    except TypeError as exc:
-        raise TypeError(f"{name} must be an int or a tuple of ints, got {shape!r}") from exc
-    if any(s < 0 for s in out):
-        raise ValueError(f"{name} must have non-negative entries, got {out}")
-    return out
 
 
 def _is_matrix_like(obj: Any) -> bool:
@@ -285,17 +321,19 @@ class AdjointTestResult(_CheckResult):
     tol : float
         Tolerance the error was compared with.
     errors : tuple of float
-        Normalised error of each trial.
+        Normalised error of each probe (two per trial: see ``probes``).
     dtype : str
         Working dtype of the random vectors (e.g. ``"float64"``, ``"torch.float32"``).
     n_trials : int
-        Number of random (u, v) pairs.
+        Number of random ``u``; each is tested with two ``v``.
     in_shape, out_shape : tuple of int
         Shapes of u and of ``A u``.
     lhs, rhs : tuple
-        ``<A u, v>`` and ``<u, A^H v>`` of each trial.
+        ``<A u, v>`` and ``<u, A^H v>`` of each probe.
     label : str
         Name of the check used in messages.
+    probes : tuple of str
+        Which ``v`` each entry of ``errors``/``lhs``/``rhs`` used: ``"random"`` or ``"v = A u"``.
     """
 
     passed: bool
@@ -309,6 +347,7 @@ class AdjointTestResult(_CheckResult):
     lhs: tuple[complex, ...] = ()
     rhs: tuple[complex, ...] = ()
     label: str = "adjoint test"
+    probes: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """One line: passed/failed, max relative error, tolerance, trials and dtype."""
@@ -321,9 +360,15 @@ class AdjointTestResult(_CheckResult):
 
     def table(self) -> str:
         """Per-trial table of the two inner products and the normalised error."""
-        lines = [f"{'trial':>5}  {'<A u, v>':>26}  {'<u, A^H v>':>26}  {'rel. error':>10}"]
-        for i, (a, b, e) in enumerate(zip(self.lhs, self.rhs, self.errors)):
-            lines.append(f"{i:>5}  {_fmt_num(a):>26}  {_fmt_num(b):>26}  {e:>10.2e}")
+        lines = [
+            f"{'trial':>5}  {'v':>7}  {'<A u, v>':>26}  {'<u, A^H v>':>26}  {'rel. error':>10}"
+        ]
+        probes = self.probes or ("random",) * len(self.errors)
+        per_trial = max(1, len(self.errors) // max(1, self.n_trials))
+        for i, (p, a, b, e) in enumerate(zip(probes, self.lhs, self.rhs, self.errors)):
+            lines.append(
+                f"{i // per_trial:>5}  {p:>7}  {_fmt_num(a):>26}  {_fmt_num(b):>26}  {e:>10.2e}"
+            )
         return "\n".join(lines)
 
 
@@ -336,6 +381,30 @@ def _fmt_num(z: complex) -> str:
 
 def _default_adjoint_tol(eps: float, n: int) -> float:
     return ADJOINT_TOL_FACTOR * eps * math.log2(n + 1)
+
+
+def _normalised_error(Au, v, u, AHv) -> tuple[complex, complex, float]:
+    """``<A u, v>``, ``<u, A^H v>`` and their difference over the Cauchy-Schwarz bound.
+
+    Accumulated in float64/complex128 (:func:`_wide`) whatever the working dtype.
+    """
+    Au, v, u, AHv = _wide(Au), _wide(v), _wide(u), _wide(AHv)
+    a = np.vdot(Au, v)  # <A u, v> = sum(conj(A u) * v)
+    b = np.vdot(u, AHv)  # <u, A^H v>
+    denom = max(np.linalg.norm(Au) * np.linalg.norm(v), np.linalg.norm(u) * np.linalg.norm(AHv))
+    diff = abs(a - b)
+    if not np.isfinite(diff) or not np.isfinite(denom):
+        err = math.inf
+    elif denom == 0.0:
+        err = 0.0 if diff == 0.0 else math.inf
+    else:
+        err = float(diff / denom)
+    is_real = not (np.iscomplexobj(a) or np.iscomplexobj(b))
+    return (
+        (float(a.real) if is_real else complex(a)),
+        (float(b.real) if is_real else complex(b)),
+        err,
+    )
 
 
 def _dot_test_core(
@@ -353,55 +422,59 @@ def _dot_test_core(
     fwd_name: str,
     adj_name: str,
 ) -> AdjointTestResult:
-    """Normalised dot test of ``fwd`` against ``adj`` (shared by adjoint / Jacobian tests)."""
+    """Normalised dot test of ``fwd`` against ``adj`` (shared by adjoint / Jacobian tests).
+
+    Each trial draws one ``u`` and tests two ``v``: a random one and ``v = A u`` (see the
+    module's conventions), so ``fwd`` is called ``n_trials`` times and ``adj`` twice as often.
+    """
     if isinstance(n_trials, bool) or not isinstance(n_trials, int | np.integer) or n_trials < 1:
         raise ValueError(f"n_trials must be a positive integer, got {n_trials!r}")
+    tol_given = None if tol is None else _as_tol(tol)
     torch_dtype = dtype if _is_torch_dtype(dtype) else None
     if device is not None and torch_dtype is None:
         raise ValueError("device= is only meaningful for torch callables (pass a torch dtype)")
     np_dt = _numpy_dtype(dtype)
+    eps = _working_eps(dtype)
+    for name, sh in (("in_shape", in_shape), ("out_shape", out_shape)):
+        if sh is not None and math.prod(sh) == 0:
+            raise ValueError(f"{name} {sh} has no entries: nothing to test")
     rng = np.random.default_rng(seed)
-    eps = _eps(dtype)
-    errors, lhs, rhs = [], [], []
+    errors, lhs, rhs, probes = [], [], [], []
     for _ in range(int(n_trials)):
         u_np = _randn(rng, in_shape, np_dt)
         y = fwd(_to_backend(u_np, torch_dtype=torch_dtype, device=device))
         y_np = _to_numpy(y, f"{fwd_name} output")
         if out_shape is None:
             out_shape = tuple(y_np.shape)
+            if y_np.size == 0:
+                raise ValueError(f"{fwd_name} output is empty: nothing to test")
         elif tuple(y_np.shape) != out_shape:
             raise ValueError(
                 f"{fwd_name} output has shape {tuple(y_np.shape)}, expected out_shape {out_shape}"
             )
         # v lives in the output space: complex if the output is complex (e.g. an FFT).
         v_dt = _complex_of(np_dt) if np.iscomplexobj(y_np) else np_dt
-        eps = max(eps, _eps(y_np.dtype) if y_np.dtype.kind in "fc" else eps)
-        v_np = _randn(rng, out_shape, v_dt)
-        x = adj(_to_backend(v_np, torch_dtype=torch_dtype, device=device))
-        x_np = _to_numpy(x, f"{adj_name} output")
-        if tuple(x_np.shape) != in_shape:
-            raise ValueError(
-                f"{adj_name} output has shape {tuple(x_np.shape)}, expected in_shape {in_shape} "
-                f"(the adjoint must map out_shape {out_shape} back to in_shape)"
-            )
-        Au, v, u, AHv = _wide(y_np), _wide(v_np), _wide(u_np), _wide(x_np)
-        a = np.vdot(Au, v)  # <A u, v> = sum(conj(A u) * v)
-        b = np.vdot(u, AHv)  # <u, A^H v>
-        denom = max(np.linalg.norm(Au) * np.linalg.norm(v), np.linalg.norm(u) * np.linalg.norm(AHv))
-        diff = abs(a - b)
-        if not np.isfinite(diff) or not np.isfinite(denom):
-            err = math.inf
-        elif denom == 0.0:
-            err = 0.0 if diff == 0.0 else math.inf
-        else:
-            err = float(diff / denom)
-        errors.append(err)
-        is_real = not (np.iscomplexobj(a) or np.iscomplexobj(b))
-        lhs.append(float(a.real) if is_real else complex(a))
-        rhs.append(float(b.real) if is_real else complex(b))
+        if y_np.dtype.kind in "fc":
+            eps = max(eps, _working_eps(y_np.dtype))
+        for probe, v_np in (
+            ("random", _randn(rng, out_shape, v_dt)),
+            ("v = A u", y_np.astype(v_dt)),
+        ):
+            x = adj(_to_backend(v_np, torch_dtype=torch_dtype, device=device))
+            x_np = _to_numpy(x, f"{adj_name} output")
+            if tuple(x_np.shape) != in_shape:
+                raise ValueError(
+                    f"{adj_name} output has shape {tuple(x_np.shape)}, expected in_shape "
+                    f"{in_shape} (the adjoint must map out_shape {out_shape} back to in_shape)"
+                )
+            a, b, err = _normalised_error(y_np, v_np, u_np, x_np)
+            errors.append(err)
+            lhs.append(a)
+            rhs.append(b)
+            probes.append(probe)
     assert out_shape is not None
     n = max(math.prod(in_shape), math.prod(out_shape))
-    tol_f = _default_adjoint_tol(eps, n) if tol is None else float(tol)
+    tol_f = _default_adjoint_tol(eps, n) if tol_given is None else tol_given
     error = max(errors)
     return AdjointTestResult(
         passed=bool(error <= tol_f),
@@ -415,6 +488,7 @@ def _dot_test_core(
         lhs=tuple(lhs),
         rhs=tuple(rhs),
         label=label,
+        probes=tuple(probes),
     )
 
 
@@ -433,13 +507,14 @@ def adjoint_test(
 ) -> AdjointTestResult:
     """Normalised dot test: is ``adjoint`` the adjoint ``A^H`` of ``forward``?
 
-    For random ``u`` (shape ``in_shape``) and ``v`` (shape ``out_shape``) it measures::
+    For random ``u`` (shape ``in_shape``) and two ``v`` (shape ``out_shape``: a random one and
+    ``v = A u``) it measures::
 
         error = |<A u, v> - <u, A^H v>| / max(||A u|| ||v||, ||u|| ||A^H v||)
 
     with the Hermitian inner product ``<a, b> = sum(conj(a) * b)`` (so for complex operators
     the adjoint is the conjugate transpose and imaginary parts are tested too), and passes when
-    the largest error over ``n_trials`` pairs is ``<= tol``.
+    the largest error over the ``2 * n_trials`` probes is ``<= tol``.
 
     Parameters
     ----------
@@ -464,14 +539,15 @@ def adjoint_test(
         Seed of ``np.random.default_rng`` that draws ``u`` and ``v`` (torch: drawn with numpy,
         then converted, so results do not depend on the device).
     n_trials : int, optional
-        Number of random pairs; the reported error is the largest.
+        Number of random ``u`` (each tested with both ``v``); the reported error is the largest.
     tol : float, optional
-        Tolerance. Default ``100 * eps * log2(N + 1)``, ``eps`` the machine epsilon of the
-        working dtype and ``N = max(n_in, n_out)``. Rounding in an exact adjoint pair grows at
-        most like ``eps * log2(N)`` for pairwise/FFT-style sums (and is further reduced by the
-        random orientation of ``v``), while a wrong adjoint gives an error of order 1/sqrt(N)
-        times its relative defect: this tolerance passes exact float32 pairs at N = 1e6
-        (tol ~ 2.4e-4) and rejects an adjoint scaled by 1.0005 in float64 (tol ~ 1e-13).
+        Tolerance in ``[0, MAX_TOL]``. Default ``100 * eps * log2(N + 1)``, ``eps`` the machine
+        epsilon of the working dtype and ``N = max(n_in, n_out)``. Rounding in an exact adjoint
+        pair grows at most like ``eps * log2(N)`` for pairwise/FFT-style sums, while an adjoint
+        scaled by ``1 + d`` gives an error of order ``d`` on the ``v = A u`` probe (and another
+        wrong adjoint an error of order 1/sqrt(N) times its relative defect on the random
+        probe): this tolerance passes exact float32 pairs at N = 1e6 (tol ~ 2.4e-4) and rejects
+        an adjoint scaled by 1.0005 there (``benchmarks/bench_adjoint_sensitivity.py``).
     raise_on_fail : bool, optional
         Raise ``AssertionError`` (via :meth:`AdjointTestResult.raise_if_failed`) on failure.
     device : str or torch.device, optional
@@ -486,10 +562,12 @@ def adjoint_test(
     ------
     TypeError
         ``forward``/``adjoint`` of an unsupported type, missing ``adjoint`` or ``in_shape`` for a
-        callable, non-floating ``dtype``, or a torch dtype with a matrix-like ``forward``.
+        callable, non-floating or float16/bfloat16 ``dtype`` (or output), shapes that are not
+        ints, or a torch dtype with a matrix-like ``forward``.
     ValueError
         Output shapes that differ from ``out_shape``/``in_shape`` (never silently broadcast),
-        shapes inconsistent with a matrix, ``n_trials < 1``.
+        shapes inconsistent with a matrix, empty shapes or outputs (nothing to test),
+        ``n_trials < 1``, ``tol`` negative, NaN, inf or above ``MAX_TOL``.
 
     Examples
     --------
@@ -514,7 +592,7 @@ def adjoint_test(
             raise ValueError(f"forward as an array must be 2-D, got ndim={forward.ndim}")
         m, n = (int(s) for s in forward.shape)
         for name, given, expect in (("in_shape", in_shape, n), ("out_shape", out_shape, m)):
-            if given is not None and math.prod(_as_shape(given, name)) != expect:
+            if given is not None and math.prod(as_shape(given, name)) != expect:
                 raise ValueError(
                     f"{name}={given!r} does not match the operator shape {forward.shape} "
                     "(matrices act on flat vectors)"
@@ -539,8 +617,8 @@ def adjoint_test(
             raise TypeError("in_shape is required when forward is a callable")
         fwd = forward
         adj = _as_apply(adjoint, "adjoint")
-        in_sh = _as_shape(in_shape, "in_shape")
-        out_sh = None if out_shape is None else _as_shape(out_shape, "out_shape")
+        in_sh = as_shape(in_shape, "in_shape")
+        out_sh = None if out_shape is None else as_shape(out_shape, "out_shape")
         if dtype is None:
             dtype = np.dtype(np.float64)
     else:
@@ -622,8 +700,8 @@ def jacobian_transpose_test(
     result = _dot_test_core(
         jvp,
         vjp,
-        in_shape=_as_shape(in_shape, "in_shape"),
-        out_shape=None if out_shape is None else _as_shape(out_shape, "out_shape"),
+        in_shape=as_shape(in_shape, "in_shape"),
+        out_shape=None if out_shape is None else as_shape(out_shape, "out_shape"),
         dtype=np.dtype(np.float64) if dtype is None else dtype,
         device=device,
         seed=seed,
@@ -704,7 +782,7 @@ def _as_1d_eigs(x: Any, name: str) -> tuple[np.ndarray, float]:
     arr = _to_numpy(x, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of eigenvalues, got shape {arr.shape}")
-    eps = _eps(x.dtype) if _is_tensor(x) else _eps(arr.dtype)
+    eps = _working_eps(x.dtype if _is_tensor(x) else arr.dtype)
     return arr.astype(np.complex128), eps
 
 
@@ -772,10 +850,11 @@ def eigenvalues_match(
     ----------
     computed, expected : 1-D numpy arrays or torch tensors (real or complex)
     tol : float, optional
-        Default ``max|lambda| * eps * max(N, 16 sqrt(N))`` with ``max|lambda|`` over both sets,
-        ``N`` the number of eigenvalues and ``eps`` the machine epsilon of the lower precision of
-        the two inputs (float32/complex64 -> 2^-23, float64/complex128 -> 2^-52). For N >= 256
-        this is the usual ``max|lambda| * N * eps``; see Notes for the small-N floor.
+        At most ``MAX_TOL * max|lambda|``. Default ``max|lambda| * eps * max(N, 16 sqrt(N))`` with
+        ``max|lambda|`` over both sets, ``N`` the number of eigenvalues and ``eps`` the machine
+        epsilon of the lower precision of the two inputs (float32/complex64 -> 2^-23,
+        float64/complex128 -> 2^-52). For N >= 256 this is the usual ``max|lambda| * N * eps``; see
+        Notes for the small-N floor.
     raise_on_fail : bool, optional
         Raise ``AssertionError`` on failure.
 
@@ -788,8 +867,12 @@ def eigenvalues_match(
 
     Raises
     ------
+    TypeError
+        float16/bfloat16 inputs (see the module's precision policy).
     ValueError
-        If an input is not 1-D.
+        If an input is not 1-D or is empty, if ``tol`` is negative, NaN or above
+        ``MAX_TOL * max|lambda|``, or if the default tolerance would be (float32 beyond
+        N ~ 8e5 eigenvalues).
 
     Notes
     -----
@@ -814,6 +897,11 @@ def eigenvalues_match(
     b, eps_b = _as_1d_eigs(expected, "expected")
     eps = max(eps_a, eps_b)
     n = a.size
+    if a.size == 0 or b.size == 0:
+        raise ValueError(
+            f"computed ({a.size}) and expected ({b.size}) must not be empty: nothing to compare"
+        )
+    tol = None if tol is None else as_real_number(tol, "tol")
     empty = np.zeros(0, dtype=np.intp)
 
     def fail(reason: str, error: float, tol_f: float) -> EigenvalueMatchResult:
@@ -831,7 +919,16 @@ def eigenvalues_match(
         res = fail("an input contains NaN or inf", math.inf, math.nan if tol is None else tol)
     else:
         scale = max(np.abs(a).max(initial=0.0), np.abs(b).max(initial=0.0))
-        tol_f = _default_eig_tol(scale, n, eps) if tol is None else float(tol)
+        if tol is None:
+            tol_f = _default_eig_tol(scale, n, eps)
+            if tol_f > MAX_TOL * scale:
+                raise ValueError(
+                    f"{n} eigenvalues in this precision (eps = {eps:.1e}) give a default "
+                    f"tolerance of {tol_f / scale:.2g} max|lambda|, above {MAX_TOL:g}: a wrong "
+                    "spectrum could pass; compare in float64 or pass tol="
+                )
+        else:
+            tol_f = _as_tol(tol, limit=MAX_TOL * scale)
         perm, dist = _match_sorted(a, b)
         if dist.size and dist.max() > tol_f:
             if n <= _DENSE_ASSIGNMENT_MAX:
@@ -1107,18 +1204,19 @@ def taylor_test(
         ``(x0, v) -> J v``. Required for numpy ``f``; for torch ``f`` defaults to
         ``torch.func.jvp(f, (x0,), (v,))``.
     direction : array, optional
-        ``v``; default standard normal entries from ``np.random.default_rng(seed)``.
+        ``v`` (finite, not zero); default standard normal entries from
+        ``np.random.default_rng(seed)``.
     dtype : numpy or torch dtype, optional
         Working dtype (x0 is cast to it); default ``x0.dtype`` (float64 for integer x0).
-        float64 is recommended.
+        float64 is recommended; float16/bfloat16 are refused (module conventions).
     seed : int or numpy Generator, optional
     hs : sequence of float, optional
-        Decreasing step sizes. Default ``2^-k`` for ``k = 1..ceil(0.75 * log2(1/eps))``
-        (float64: 2^-1..2^-39, float32: 2^-1..2^-18). E1 ~ h^2 meets rounding near
-        ``sqrt(eps)`` (2^-26, 2^-12); the extra steps below it measure the noise level and let
-        the order-1 error of a slightly wrong ``J v`` show above it (in float32 this turned
-        a 1.01-scaled Jacobian from mostly missed to mostly caught). float64 is recommended:
-        it resolves Jacobian errors down to ~1e-6 relative, float32 only to ~1e-2.
+        Finite, positive, strictly decreasing step sizes. Default ``2^-k`` for ``k = 1..ceil(0.75 *
+        log2(1/eps))`` (float64: 2^-1..2^-39, float32: 2^-1..2^-18). E1 ~ h^2 meets rounding near
+        ``sqrt(eps)`` (2^-26, 2^-12); the extra steps below it measure the noise level and let the
+        order-1 error of a slightly wrong ``J v`` show above it (in float32 this turned a
+        1.01-scaled Jacobian from mostly missed to mostly caught). float64 is recommended: it
+        resolves Jacobian errors down to ~1e-6 relative, float32 only to ~1e-2.
     raise_on_fail : bool, optional
         Raise ``AssertionError`` on failure.
     early_stop : bool, optional
@@ -1166,8 +1264,13 @@ def taylor_test(
         if jvp is None:
             raise TypeError("jvp is required for a numpy f (torch f uses torch.func.jvp)")
     np_dt = _numpy_dtype(dtype)
-    eps = _eps(dtype)
+    eps = _working_eps(dtype)
     shape = tuple(x0.shape)
+    x0_np = _to_numpy(x0, "x0")
+    if x0_np.size == 0:
+        raise ValueError(f"x0 is empty (shape {shape}): nothing to test")
+    if not np.all(np.isfinite(x0_np)):
+        raise ValueError("x0 contains NaN or inf")
 
     if direction is None:
         v_np = _randn(np.random.default_rng(seed), shape, np_dt)
@@ -1176,6 +1279,10 @@ def taylor_test(
         if tuple(v_np.shape) != shape:
             raise ValueError(f"direction has shape {tuple(v_np.shape)}, expected x0's {shape}")
         v_np = v_np.astype(np_dt)
+        if not np.all(np.isfinite(v_np)):
+            raise ValueError("direction contains NaN or inf")
+        if not np.any(v_np):
+            raise ValueError("direction is zero (in the working dtype): nothing to test")
     if torch_mode:
         v = _to_backend(v_np, torch_dtype=dtype, device=x0.device)
     else:
@@ -1184,14 +1291,18 @@ def taylor_test(
     if hs is None:
         hs_arr = _default_hs(eps)
     else:
-        hs_arr = np.asarray(hs, dtype=np.float64).ravel()
+        try:
+            hs_arr = np.asarray(hs, dtype=np.float64).ravel()
+        except (TypeError, ValueError):
+            raise TypeError(f"hs must be a sequence of real step sizes, got {hs!r}") from None
         if (
             hs_arr.size < TAYLOR_N_SUCCESS + 1
+            or not np.all(np.isfinite(hs_arr))
             or np.any(hs_arr <= 0)
             or np.any(np.diff(hs_arr) >= 0)
         ):
             raise ValueError(
-                f"hs must be at least {TAYLOR_N_SUCCESS + 1} positive, strictly decreasing "
+                f"hs must be at least {TAYLOR_N_SUCCESS + 1} finite, positive, strictly decreasing "
                 f"step sizes, got {hs!r}"
             )
 
