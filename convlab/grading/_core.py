@@ -197,7 +197,10 @@ class Cases:
             return self.fail(
                 label, f"expected eigenvalues in an array of shape {want}, got {lam.shape}"
             )
-        res = eigenvalues_match(lam.ravel(), np.ravel(expected))
+        try:  # e.g. float16 answers, refused by the checks' precision policy
+            res = eigenvalues_match(lam.ravel(), np.ravel(expected))
+        except (TypeError, ValueError) as exc:
+            return self.fail(label, str(exc))
         return self.record(label, res.passed, res.reason or "")
 
 
