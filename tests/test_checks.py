@@ -875,3 +875,19 @@ def test_eigenvalues_every_dtype_right_and_subtly_wrong(dt):
     off = lam.clone()
     off[3] += 100 * r.tol  # one eigenvalue off by a small multiple of the tolerance
     assert not eigenvalues_match(computed, off).passed
+
+
+def test_linear_map_accepted_and_its_wrong_adjoint_fails():
+    from convlab.operators import LinearMap
+
+    rev_cumsum = lambda y: np.cumsum(y[::-1])[::-1]  # noqa: E731
+    assert adjoint_test(LinearMap(np.cumsum, rev_cumsum, (6,), (6,))).passed
+    assert not adjoint_test(LinearMap(np.cumsum, np.cumsum, (6,), (6,))).passed
+
+
+def test_demo_runs(capsys):
+    from convlab.checks.__main__ import _demo
+
+    _demo()
+    out = capsys.readouterr().out
+    assert "adjoint test passed" in out and "adjoint test FAILED" in out
