@@ -1,12 +1,163 @@
-"""Small input validators shared by the package: clear errors, never a silent broadcast."""
+"""Small input validators shared by the package: clear errors, never a silent broadcast.
+
+Every public function routes its arguments through these, so a bad input gets a ``TypeError`` or
+``ValueError`` that names the argument and what was expected. Besides the validators:
+
+* backend probes (:func:`is_tensor`, :func:`torch_if_imported`) that never import torch;
+* :func:`check_cost`, the one estimate of memory and work that builders and solvers call *before*
+  they allocate or loop, with limits the user can change (:func:`set_cost_limits` or the
+  ``CONVLAB_MAX_BYTES`` / ``CONVLAB_MAX_OPS`` environment variables).
+"""
 
 from __future__ import annotations
 
 import math
 import operator
+import os
+import sys
 from typing import Any
 
 import numpy as np
+
+# --------------------------------------------------------------------------------------------
+# backend probes (never import torch: numpy-only users stay light)
+# --------------------------------------------------------------------------------------------
+
+
+def torch_if_imported() -> Any:
+    """The torch module if it is already imported, else ``None`` (never imports torch)."""
+    return sys.modules.get("torch")
+
+
+def is_tensor(x: Any) -> bool:
+    """``x`` is a ``torch.Tensor`` (False without importing torch when torch is not loaded)."""
+    torch = torch_if_imported()
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def as_numpy(value: Any, name: str) -> np.ndarray:
+    """``value`` as a numeric ndarray: tensors (any device, ``requires_grad`` too) are detached
+    and copied to the CPU, lists and scalars converted; strings and objects are ``TypeError``s."""
+    if is_tensor(value):
+        value = value.detach().resolve_conj().resolve_neg().cpu().numpy()
+    arr = np.asarray(value)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    return arr
+
+
+# --------------------------------------------------------------------------------------------
+# cost estimates: refuse up front what the machine cannot do
+# --------------------------------------------------------------------------------------------
+
+#: Environment variables read by :func:`cost_limits` when no limit was set in the session.
+MAX_BYTES_ENV, MAX_OPS_ENV = "CONVLAB_MAX_BYTES", "CONVLAB_MAX_OPS"
+#: Defaults: 4 GiB of memory for one result, 1e11 elementary operations (about a minute).
+DEFAULT_MAX_BYTES, DEFAULT_MAX_OPS = 4 * 2**30, 1e11
+# the session's explicit setting (set_cost_limits); None = environment variable or default
+_session_limits: dict[str, float | None] = {"bytes": None, "ops": None}
+
+
+class CostLimitError(MemoryError, ValueError):
+    """A request refused before it starts because it would exceed a cost limit.
+
+    A ``MemoryError`` (what it prevents) and a ``ValueError`` (an argument is too large).
+    """
+
+
+def set_cost_limits(
+    *, max_bytes: float | None = None, max_ops: float | None = None
+) -> tuple[float | None, float | None]:
+    """Set this session's limits for :func:`check_cost`; returns the previous settings.
+
+    ``None`` leaves a limit as it is; ``math.inf`` disables it. The settings take precedence
+    over the ``CONVLAB_MAX_BYTES`` / ``CONVLAB_MAX_OPS`` environment variables. To undo::
+
+        previous = set_cost_limits(max_bytes=64 * 2**30)
+        ...
+        set_cost_limits(max_bytes=previous[0] or DEFAULT_MAX_BYTES)
+    """
+    previous = (_session_limits["bytes"], _session_limits["ops"])
+    if max_bytes is not None:
+        _session_limits["bytes"] = as_real_number(max_bytes, "max_bytes", strict=True, finite=False)
+    if max_ops is not None:
+        _session_limits["ops"] = as_real_number(max_ops, "max_ops", strict=True, finite=False)
+    return previous
+
+
+def cost_limits() -> tuple[float, float]:
+    """``(max_bytes, max_ops)`` in force: the session's setting, else the environment
+    variables ``CONVLAB_MAX_BYTES`` / ``CONVLAB_MAX_OPS``, else 4 GiB and 1e11."""
+    out = []
+    for key, env, default in (
+        ("bytes", MAX_BYTES_ENV, DEFAULT_MAX_BYTES),
+        ("ops", MAX_OPS_ENV, DEFAULT_MAX_OPS),
+    ):
+        value = _session_limits[key]
+        if value is None:
+            raw = os.environ.get(env)
+            value = default if raw in (None, "") else as_real_number(float(raw), env, strict=True)
+        out.append(float(value))
+    return out[0], out[1]
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.0f} bytes"
+
+
+def check_cost(what: str, *, nbytes: float = 0, ops: float = 0, alternative: str) -> None:
+    """Refuse, before any allocation or loop, a request above the cost limits.
+
+    The one estimate helper of the package: a builder or solver computes the memory its result
+    needs (``nbytes``) and the elementary operations it will run (``ops``) from its arguments,
+    with Python ints (no overflow), and calls this first.
+
+    Parameters
+    ----------
+    what : str
+        What would be built or run, with its size (e.g. ``"full_conv_matrix of a 100000-sample
+        signal (200001 x 100000 float64)"``).
+    nbytes, ops : float
+        The estimate. Either may be 0.
+    alternative : str
+        What to do instead (a matrix-free operator, a smaller size, another solver).
+
+    Raises
+    ------
+    CostLimitError
+        With the size, the limit, the alternative and how to raise the limit.
+
+    Examples
+    --------
+    >>> check_cost("a 10 x 10 float64 matrix", nbytes=800, alternative="-")
+    >>> check_cost("a 1e6 x 1e6 float64 matrix", nbytes=8e12, alternative="a LinearMap")
+    Traceback (most recent call last):
+    ...
+    convlab._validate.CostLimitError: a 1e6 x 1e6 float64 matrix would need 7.28 TiB ...
+    """
+    max_bytes, max_ops = cost_limits()
+    hint = (
+        "raise the limit with convlab._validate.set_cost_limits(...) or the "
+        f"{MAX_BYTES_ENV}/{MAX_OPS_ENV} environment variables"
+    )
+    if nbytes > max_bytes:
+        raise CostLimitError(
+            f"{what} would need {_fmt_bytes(nbytes)} (limit {_fmt_bytes(max_bytes)}); "
+            f"{alternative}; or {hint}"
+        )
+    if ops > max_ops:
+        raise CostLimitError(
+            f"{what} would take about {ops:.2g} operations (limit {max_ops:.2g}); "
+            f"{alternative}; or {hint}"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# validators
+# --------------------------------------------------------------------------------------------
 
 
 def as_size(value: Any, name: str, *, minimum: int = 1) -> int:
@@ -60,11 +211,7 @@ def as_shape(
 
 def as_vector(value: Any, name: str, *, allow_empty: bool = False) -> np.ndarray:
     """``value`` as a 1-D numeric ndarray (lists, tuples and torch tensors accepted)."""
-    if type(value).__module__.startswith("torch"):
-        value = value.detach().cpu().numpy()
-    arr = np.asarray(value)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    arr = as_numpy(value, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     if arr.size == 0 and not allow_empty:
@@ -99,22 +246,37 @@ def as_real_tensor(value: Any, name: str) -> Any:
     return t
 
 
-def as_real_number(value: Any, name: str, *, minimum: float = 0.0, strict: bool = False) -> float:
+def as_real_number(
+    value: Any,
+    name: str,
+    *,
+    minimum: float = 0.0,
+    strict: bool = False,
+    maximum: float = math.inf,
+    finite: bool = True,
+) -> float:
     """A finite real scalar ``>= minimum`` (``> minimum`` when ``strict``) as a Python float.
 
-    Python and numpy reals and 0-d arrays/tensors are accepted; bools and strings are
-    ``TypeError``s, NaN, infinities and values below the bound ``ValueError``s.
+    Python and numpy reals and 0-d arrays/tensors are accepted (``requires_grad`` too); bools
+    and strings are ``TypeError``s, NaN, infinities (unless ``finite=False``) and values
+    outside ``[minimum, maximum]`` ``ValueError``s.
     """
     is_0d = getattr(value, "ndim", None) == 0 and not isinstance(value, (str, bytes))
     if isinstance(value, (bool, np.bool_, str, bytes)) or not (np.isscalar(value) or is_0d):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    if is_tensor(value):
+        value = value.detach()
+    if np.iscomplexobj(value):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
     try:
         v = float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a real number, got {value!r}") from None
-    if not math.isfinite(v) or v < minimum or (strict and v == minimum):
+    if math.isnan(v) or (finite and math.isinf(v)) or v < minimum or (strict and v == minimum):
         bound = f"{'>' if strict else '>='} {minimum:g}"
-        raise ValueError(f"{name} must be finite and {bound}, got {v}")
+        raise ValueError(f"{name} must be {'finite and ' if finite else ''}{bound}, got {v}")
+    if v > maximum:
+        raise ValueError(f"{name} must be <= {maximum:g}, got {v}")
     return v
 
 

@@ -43,7 +43,7 @@ import numpy.typing as npt
 import scipy.signal
 import scipy.sparse
 
-from convlab._validate import as_size
+from convlab._validate import as_size, is_tensor
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -426,11 +426,6 @@ def spdiags(arg: Any, d: Any = None, m: Any = None, n: Any = None, /) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def _is_torch_tensor(x: Any) -> bool:
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Tensor)
-
-
 @overload
 def circshift(x: torch.Tensor, n: Any, dim: int | None = None) -> torch.Tensor: ...
 @overload
@@ -476,7 +471,7 @@ def circshift(x: Any, n: Any, dim: int | None = None) -> Any:
            [1, 2],
            [3, 4]])
     """
-    is_torch = _is_torch_tensor(x)
+    is_torch = is_tensor(x)
     if not is_torch:
         if scipy.sparse.issparse(x):
             raise TypeError("x must be a dense ndarray or torch.Tensor, got a scipy sparse array")

@@ -6,13 +6,12 @@ The precision policy of :mod:`convlab.checks` lives here (:func:`_working_eps`, 
 from __future__ import annotations
 
 import math
-import sys
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from convlab._validate import as_real_number
+from convlab._validate import as_real_number, is_tensor, torch_if_imported
 
 #: Largest tolerance a check accepts (given, or a default derived from the dtype): above it a
 #: plainly wrong answer (an adjoint off by 10 %, eigenvalues off by 10 % of the largest) could
@@ -30,19 +29,13 @@ _TORCH_TO_NUMPY = {
 }
 
 
-def _torch():
-    """Return the torch module if it is already imported, else None (never imports torch)."""
-    return sys.modules.get("torch")
+_torch = torch_if_imported  # the torch module if already imported (never imports it)
+_is_tensor = is_tensor
 
 
 def _is_torch_dtype(dtype: Any) -> bool:
     torch = _torch()
     return torch is not None and isinstance(dtype, torch.dtype)
-
-
-def _is_tensor(x: Any) -> bool:
-    torch = _torch()
-    return torch is not None and isinstance(x, torch.Tensor)
 
 
 def _torch_dtype_name(dtype: Any) -> str:
