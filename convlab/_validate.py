@@ -35,13 +35,16 @@ def is_tensor(x: Any) -> bool:
     return torch is not None and isinstance(x, torch.Tensor)
 
 
-def as_numpy(value: Any, name: str) -> np.ndarray:
-    """``value`` as a numeric ndarray: tensors (any device, ``requires_grad`` too) are detached
-    and copied to the CPU, lists and scalars converted; strings and objects are ``TypeError``s."""
+def as_numpy(value: Any, name: str, *, numeric: bool = True) -> np.ndarray:
+    """``value`` as an ndarray: tensors (any device, ``requires_grad`` too) are detached and
+    copied to the CPU, lists and scalars converted; unless ``numeric=False``, strings and
+    objects are ``TypeError``s (bool counts as numeric)."""
     if is_tensor(value):
         value = value.detach().resolve_conj().resolve_neg().cpu().numpy()
     arr = np.asarray(value)
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+    if numeric and (
+        arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool)
+    ):
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
     return arr
 
@@ -106,6 +109,12 @@ def _fmt_bytes(n: float) -> str:
         if n >= size:
             return f"{n / size:.3g} {unit}"
     return f"{n:.0f} bytes"
+
+
+def sparse_bytes(rows: int, nnz: int, itemsize: int = 8) -> int:
+    """Bytes to build a CSR matrix: its ``rows + 1`` row pointers and, for each of ``nnz``
+    entries, the value and int64 row and column indices of the COO form it is built from."""
+    return 8 * (rows + 1) + (itemsize + 16) * nnz
 
 
 def check_cost(what: str, *, nbytes: float = 0, ops: float = 0, alternative: str) -> None:
