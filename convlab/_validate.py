@@ -218,14 +218,27 @@ def as_shape(
     return tuple(out)
 
 
-def as_vector(value: Any, name: str, *, allow_empty: bool = False) -> np.ndarray:
-    """``value`` as a 1-D numeric ndarray (lists, tuples and torch tensors accepted)."""
+def as_vector(
+    value: Any, name: str, *, allow_empty: bool = False, finite: bool = False
+) -> np.ndarray:
+    """``value`` as a 1-D numeric ndarray (lists, tuples and torch tensors accepted); with
+    ``finite``, NaN and inf entries are ``ValueError``s (for stencils and parameters, where they
+    are always a bug, unlike data passed through an operator)."""
     arr = as_numpy(value, name)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
     if arr.size == 0 and not allow_empty:
         raise ValueError(f"{name} must not be empty")
+    if finite:
+        require_finite(arr, name)
     return arr
+
+
+def require_finite(arr: Any, name: str) -> None:
+    """``ValueError`` naming ``name`` if the array or tensor ``arr`` has a NaN or inf entry."""
+    ok = bool(arr.isfinite().all()) if is_tensor(arr) else bool(np.isfinite(arr).all())
+    if not ok:
+        raise ValueError(f"{name} contains NaN or inf")
 
 
 def as_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
