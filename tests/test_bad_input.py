@@ -60,8 +60,14 @@ BAD_SIZE = [0, -1, 2.5, True, "3", None]
 BAD_SIZE_ALLOW0 = [-1, 2.5, True, "3", None]
 
 
-def size(v: int, *, zero_ok: bool = False, huge: bool = False) -> list[tuple[str, Any]]:
-    out = [("bad", b) for b in (BAD_SIZE_ALLOW0 if zero_ok else BAD_SIZE)]
+def size(
+    v: int, *, zero_ok: bool = False, huge: bool = False, none_ok: bool = False
+) -> list[tuple[str, Any]]:
+    out = [
+        ("bad", b)
+        for b in (BAD_SIZE_ALLOW0 if zero_ok else BAD_SIZE)
+        if b is not None or not none_ok
+    ]
     out.append(("same", np.int64(v)))
     if huge:
         out.append(("huge", HUGE))
@@ -267,7 +273,7 @@ SPECS = [
         {"x": torch.tensor([1.0, 2.0, 3.0]), "m": 2},
         {
             "x": [*array(torch.tensor([1.0, 2.0, 3.0])), ("huge", torch.zeros(100000))],
-            "m": size(2, huge=True),
+            "m": size(2, huge=True, none_ok=True),
             "method": choice(),
         },
     ),
