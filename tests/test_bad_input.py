@@ -368,7 +368,7 @@ SPECS = [
         "data.load_image",
         data.load_image,
         {"name": "camera", "size": 16},
-        {"name": [("bad", "no-such-image"), ("bad", 3)], "size": size(16, huge=True)},
+        {"name": [("bad", "no-such-image"), ("bad", 3)], "size": size(16, huge=True, none_ok=True)},
     ),
     Spec(
         "data.random_patches",
