@@ -194,25 +194,26 @@ def as_shape(
     number of entries (an int then stands for the same size on every axis, e.g. ``3 -> (3, 3)``
     with ``ndim=2``).
     """
+    bad = TypeError(f"{name} must be an integer or a tuple of integers, got {value!r}")
     if isinstance(value, (str, bytes)) or value is None:
-        raise TypeError(f"{name} must be an int or a tuple of ints, got {value!r}")
+        raise bad
     if np.ndim(value) == 0:
         entries: tuple[Any, ...] = (value,) * (1 if ndim is None else ndim)
     else:
         try:
             entries = tuple(value)
         except TypeError:
-            raise TypeError(f"{name} must be an int or a tuple of ints, got {value!r}") from None
+            raise bad from None
         if ndim is not None and len(entries) != ndim:
             raise ValueError(f"{name} must have {ndim} entries, got {len(entries)}: {value!r}")
     out = []
     for s in entries:
         if isinstance(s, (bool, np.bool_)) or np.ndim(s) != 0:
-            raise TypeError(f"{name} must be an int or a tuple of ints, got {value!r}")
+            raise bad
         try:
             out.append(operator.index(s))
         except TypeError:
-            raise TypeError(f"{name} must be an int or a tuple of ints, got {value!r}") from None
+            raise bad from None
     if any(s < minimum for s in out):
         raise ValueError(f"{name} must have entries >= {minimum}, got {tuple(out)}")
     return tuple(out)
@@ -320,7 +321,13 @@ def as_bool_mask(value: Any, name: str = "mask", *, shape: tuple[int, ...] | Non
     mask is a frequent bug (it silently scales instead of selecting)."""
     import torch
 
-    m = value if isinstance(value, torch.Tensor) else torch.from_numpy(np.array(value))
+    if isinstance(value, torch.Tensor):
+        m = value
+    else:
+        arr = np.array(value)
+        if arr.dtype != bool:
+            raise TypeError(f"{name} must be boolean (True = observed), got dtype {arr.dtype}")
+        m = torch.from_numpy(arr)
     if m.dtype != torch.bool:
         raise TypeError(f"{name} must be boolean (True = observed), got dtype {m.dtype}")
     if shape is not None and tuple(m.shape) != tuple(shape):

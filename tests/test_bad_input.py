@@ -479,7 +479,7 @@ SPECS = [
         {"theta": np.array([0.0, 45.0, 90.0]), "size": 6},
         {
             "theta": array(np.array([0.0, 45.0, 90.0])),
-            "size": [*size(6), ("huge", 4096), ("huge", HUGE)],
+            "size": [*size(6), ("huge", 2**15), ("huge", HUGE)],
         },
     ),
     Spec(

@@ -799,9 +799,9 @@ def test_large_float32_eigenvalue_set_refused_instead_of_accepting_zeros():
     ("kwargs", "exc", "match"),
     [
         ({"in_shape": (0,)}, ValueError, "in_shape must have entries >= 1"),
-        ({"in_shape": (3.5,)}, TypeError, "in_shape must be an int or a tuple of ints"),
-        ({"in_shape": 3.0}, TypeError, "in_shape must be an int or a tuple of ints"),
-        ({"in_shape": (True,)}, TypeError, "in_shape must be an int or a tuple of ints"),
+        ({"in_shape": (3.5,)}, TypeError, "in_shape must be an integer or a tuple of integers"),
+        ({"in_shape": 3.0}, TypeError, "in_shape must be an integer or a tuple of integers"),
+        ({"in_shape": (True,)}, TypeError, "in_shape must be an integer or a tuple of integers"),
         ({"in_shape": 5, "out_shape": (7, 0)}, ValueError, "out_shape must have entries >= 1"),
         ({"in_shape": 5, "tol": math.nan}, ValueError, "tol must be finite"),
         ({"in_shape": 5, "tol": -1.0}, ValueError, "tol must be finite and >= 0"),
