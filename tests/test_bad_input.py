@@ -524,10 +524,10 @@ SPECS = [
     ),
     Spec(
         "plotting.plot_eigenvalues",
-        lambda lam, labels=None: plotting.plot_eigenvalues(lam, labels=labels) and None,
-        {"lam": np.fft.fft(THETA)},
+        lambda sets, labels=None: plotting.plot_eigenvalues(sets, labels=labels) and None,
+        {"sets": np.fft.fft(THETA)},
         {
-            "lam": [("bad", np.zeros(0)), ("bad", None), ("bad", np.array(["a"]))],
+            "sets": [("bad", np.zeros(0)), ("bad", None), ("bad", np.array(["a"]))],
             "labels": [("bad", ["a", "b"]), ("bad", 3)],
         },
     ),
