@@ -303,6 +303,34 @@ def as_real_number(
     return v
 
 
+def as_device(value: Any, name: str = "device") -> Any:
+    """``value`` (None, a string or a ``torch.device``) as a ``torch.device`` that exists here.
+
+    ``None`` means the CPU. An unavailable CUDA or MPS device is a ``ValueError`` that says so
+    (torch's own error for it is an ``AssertionError``, which checks use for failed verdicts).
+    """
+    import torch
+
+    if value is None:
+        return torch.device("cpu")
+    try:
+        dev = torch.device(value)
+    except (RuntimeError, TypeError):
+        msg = f"{name} must be a torch device such as 'cpu' or 'cuda', got {value!r}"
+        raise ValueError(msg) from None
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available() and (dev.index or 0) < torch.cuda.device_count(),
+        "mps": torch.backends.mps.is_available(),
+    }.get(dev.type, True)
+    if not available:
+        raise ValueError(
+            f"{name}={str(dev)!r} is not available on this machine; use 'cpu' or "
+            "convlab.device.pick_device()"
+        )
+    return dev
+
+
 def as_generator(value: Any, name: str = "generator") -> Any:
     """``value`` if it is a ``torch.Generator`` (randomness is always explicit), else TypeError."""
     import torch

@@ -668,7 +668,11 @@ for _op in ("conv_transpose_loop", "conv_transpose_taps", "conv_transpose_fold")
             f"transposed.{_op}",
             getattr(transposed, _op),
             {"Y": _img(1, 2, 3, 3), "weight": W2, "stride": 2},
-            {"Y": array(_img(1, 2, 3, 3), finite=False), "weight": array(W2), "stride": size(2)},
+            {
+                "Y": array(_img(1, 2, 3, 3), finite=False),
+                "weight": array(W2, finite=False),
+                "stride": size(2),
+            },
         )
     )
 

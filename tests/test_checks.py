@@ -891,3 +891,9 @@ def test_demo_runs(capsys):
     _demo()
     out = capsys.readouterr().out
     assert "adjoint test passed" in out and "adjoint test FAILED" in out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_unavailable_device_is_a_value_error_not_an_assertion():
+    with pytest.raises(ValueError, match="device='cuda' is not available"):
+        adjoint_test(conv, conv_adjoint, in_shape=(1, 2, 8), dtype=torch.float64, device="cuda")

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from convlab._validate import as_shape
+from convlab._validate import as_device, as_shape
 from convlab.checks._common import (
     _as_tol,
     _CheckResult,
@@ -148,6 +148,8 @@ def _dot_test_core(
     torch_dtype = dtype if _is_torch_dtype(dtype) else None
     if device is not None and torch_dtype is None:
         raise ValueError("device= is only meaningful for torch callables (pass a torch dtype)")
+    if torch_dtype is not None:
+        device = as_device(device)  # an unavailable device: ValueError, not torch's assertion
     np_dt = _numpy_dtype(dtype)
     eps = _working_eps(dtype)
     for name, sh in (("in_shape", in_shape), ("out_shape", out_shape)):
