@@ -776,6 +776,8 @@ def test_low_precision_refused_by_every_check(dt):
             taylor_test(torch.sin, torch.ones(4, dtype=dt))
         with pytest.raises(TypeError, match=msg):
             eigenvalues_match(torch.ones(4, dtype=dt), torch.ones(4, dtype=dt))
+        with pytest.raises(TypeError, match=msg):  # a low-precision output of a float32 check
+            adjoint_test(lambda x: x.to(dt), lambda y: y, in_shape=8, dtype=torch.float32)
     else:
         A = A_REAL.astype(dt)
         with pytest.raises(TypeError, match=msg):

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from convlab._validate import as_real_number, is_tensor, torch_if_imported
+from convlab._validate import as_numpy, as_real_number, is_tensor, torch_if_imported
 
 #: Largest tolerance a check accepts (given, or a default derived from the dtype): above it a
 #: plainly wrong answer (an adjoint off by 10 %, eigenvalues off by 10 % of the largest) could
@@ -123,21 +123,18 @@ def _complex_of(dt: np.dtype) -> np.dtype:
 
 
 def _to_numpy(x: Any, what: str) -> np.ndarray:
-    """Array ``x`` (numpy, torch on any device, sparse, scalar) as a numpy array."""
+    """Array ``x`` (numpy, torch on any device, sparse, scalar) as a numpy array.
+
+    Floating tensors must be in a precision the checks accept (a float16/bfloat16 output would
+    otherwise be judged with a float32 tolerance).
+    """
     if _is_tensor(x):
-        t = x.detach()
-        if t.is_conj():
-            t = t.resolve_conj()
-        if t.is_neg():
-            t = t.resolve_neg()
-        if t.dtype == _torch().bfloat16:
-            t = t.float()
-        return t.cpu().numpy()
+        if x.is_floating_point() or x.is_complex():
+            _working_eps(x.dtype)
+        return as_numpy(x, what, numeric=False)
     if sp.issparse(x):
         return x.toarray()
-    if isinstance(x, np.ndarray | np.generic | int | float | complex):
-        return np.asarray(x)
-    if isinstance(x, list | tuple):
+    if isinstance(x, np.ndarray | np.generic | int | float | complex | list | tuple):
         return np.asarray(x)
     raise TypeError(f"{what} must be a numpy array or torch tensor, got {type(x).__name__}")
 
