@@ -899,3 +899,12 @@ def test_demo_runs(capsys):
 def test_unavailable_device_is_a_value_error_not_an_assertion():
     with pytest.raises(ValueError, match="device='cuda' is not available"):
         adjoint_test(conv, conv_adjoint, in_shape=(1, 2, 8), dtype=torch.float64, device="cuda")
+
+
+def test_package_operators_accepted_directly_including_r_linear_mri():
+    from convlab.inverse import AveragePool, FourierSampling
+
+    pool = AveragePool(2).as_linear_map((1, 8, 8))
+    assert adjoint_test(pool).passed
+    mri = FourierSampling(torch.rand(8, 8, generator=torch.Generator().manual_seed(0)) < 0.5)
+    assert adjoint_test(mri.as_linear_map()).passed  # inner='real': tested via its real view

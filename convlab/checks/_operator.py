@@ -24,13 +24,14 @@ from convlab.checks._common import _is_torch_dtype, _torch
 
 class CheckedOperator(NamedTuple):
     """``forward``/``adjoint`` act on arrays of ``in_shape``/``out_shape`` (``None``: unknown
-    until the first call); ``dtype`` is the working dtype of the random vectors."""
+    until the first call); ``dtype`` (and ``device``, torch) of the random vectors."""
 
     forward: Callable[[Any], Any]
     adjoint: Callable[[Any], Any]
     in_shape: tuple[int, ...]
     out_shape: tuple[int, ...] | None
     dtype: Any
+    device: Any = None
 
 
 def _is_matrix_like(obj: Any) -> bool:
@@ -107,6 +108,8 @@ def as_operator(
             dtype = op_dt if op_dt.kind in "fc" else np.dtype(np.float64)
         return CheckedOperator(_matrix_apply(forward, "forward"), adj, (n,), (m,), dtype)
     if _is_map_like(forward) and adjoint is None:
+        if getattr(forward, "inner", "hermitian") == "real":  # R-linear: test its real view
+            forward = forward.real_view()
         if dtype is None:
             dtype = getattr(forward, "dtype", None)
             if dtype is None:
@@ -118,6 +121,7 @@ def as_operator(
             as_shape(forward.in_shape, "in_shape"),
             as_shape(forward.out_shape, "out_shape"),
             dtype,
+            getattr(forward, "device", None),
         )
     if callable(forward):
         if adjoint is None:

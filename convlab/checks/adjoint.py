@@ -305,7 +305,7 @@ def adjoint_test(
             in_shape=op.in_shape,
             out_shape=op.out_shape,
             dtype=op.dtype,
-            device=device,
+            device=op.device if device is None and _is_torch_dtype(op.dtype) else device,
             seed=seed,
             n_trials=n_trials,
             tol=tol,
