@@ -15,7 +15,7 @@ TORCH_CPU_LOCAL ?= torch==2.13.0
 TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test test-fast lint format exercises notebooks bench clean-venv
+.PHONY: lab test test-fast lint format exercises notebooks bench gpu-check clean-venv
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,12 @@ notebooks: $(STAMP)
 
 bench: $(STAMP)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Correctness, timing, determinism and memory of transposed convolution on the device present
+# (CUDA, MPS, else a reduced CPU run); writes JSON, plot and executed notebook 08 into OUT
+# (default benchmarks/results/<date>_<device>/). See benchmarks/gpu_check.py.
+gpu-check: $(STAMP)
+	$(PY) benchmarks/gpu_check.py $(if $(OUT),--out $(OUT))
 
 clean-venv:
 	rm -rf $(VENV)

@@ -5,13 +5,13 @@ A small package behind a hands-on course. Module map: one idea per module, and t
 keeps the notebook lists in step with the notebooks' imports.
 
 - :mod:`convlab.matlab` -- MATLAB/Octave semantics (spdiags, circshift, conv, convmtx,
-  convmtx2). Notebooks: 01, 02.
+  convmtx2). Notebooks: 01, 02, 05, 07.
 - :mod:`convlab.structured` -- convolution matrices as scipy sparse arrays (Toeplitz,
   circulant, valid). Notebooks: 00, 01, 02, 03, 04, 05.
 - :mod:`convlab.fourier` -- circulant eigenvalues and FFT matrix-vector products.
   Notebooks: 02.
 - :mod:`convlab.operators` -- the operator layer: ``LinearMap`` (base class), ``aslinearmap``,
-  the matrix of a linear map by probing. Notebooks: 07.
+  the matrix of a linear map by probing. Notebooks: 04, 07.
 - :mod:`convlab.checks` -- adjoint / Taylor / Jacobian-transpose tests, eigenvalue matching.
   Notebooks: 02, 03, 04, 05, 07, 10.
 - :mod:`convlab.parametric` -- K(theta) = mat(Q theta) models and their Jacobian products.
@@ -46,7 +46,10 @@ keeps the notebook lists in step with the notebooks' imports.
 - :mod:`convlab.plotting` -- spy plots, eigenvalue plots. Notebooks: 01, 02, 03, 04, 05, 07.
 - :mod:`convlab.widgets` -- ipywidgets explorers (ipywidgets imported lazily). Notebooks: 01.
 - :mod:`convlab.widgets_transposed` -- the convolution-arithmetic explorer. Notebooks: 07.
-- :mod:`convlab.device` -- pick CUDA, then MPS, then CPU. Notebooks: 00, 01, 02, 08.
+- :mod:`convlab.device` -- pick CUDA, then MPS, then CPU; TF32 switch and emulation, tolerances
+  from the arithmetic. Notebooks: 00, 01, 02, 08.
+- :mod:`convlab.gpubench` -- the GPU check: correctness matrix, timing, costs, recorded runs.
+  Notebooks: 08.
 
 Submodules are imported on demand: ``from convlab import structured``.
 """
