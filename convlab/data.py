@@ -166,15 +166,15 @@ def load_image(name: str, size: int | tuple[int, int] | None = None) -> np.ndarr
     ((64, 64), dtype('float64'), True)
     """
     as_choice(name, "name", tuple(SAMPLE_IMAGES))
-    grey = _grey(name)
     if size is None:
-        return grey.copy()
+        return _grey(name).copy()
     shape = as_shape(size, "size", ndim=2)
     check_cost(
         f"load_image at size {shape}",
         nbytes=32 * shape[0] * shape[1],  # float64 output and the resize's temporaries
         alternative="use a smaller size",
     )
+    grey = _grey(name)
     out = skimage.transform.resize(grey, shape, order=1, anti_aliasing=True, mode="reflect")
     return np.clip(out, 0.0, 1.0)
 

@@ -48,13 +48,13 @@ def spy(
     input stays sparse (matplotlib draws its stored nonzeros), so a 1e6 x 1e6 identity is cheap.
     ``values=True`` densifies, so it is refused above the cost limit. Returns the matplotlib Axes.
     """
-    import matplotlib.pyplot as plt
-
     from convlab._validate import check_cost
 
     M = _as_matrix(A)
     if values is not None and not isinstance(values, (bool, np.bool_)):
         raise TypeError(f"values must be True, False or None, got {values!r}")
+    import matplotlib.pyplot as plt  # after validation: bad input fails fast
+
     if values is None:
         values = max(M.shape) <= SPY_VALUES_MAX
     if values:
@@ -94,8 +94,6 @@ def plot_eigenvalues(
     Typical use: ``plot_eigenvalues(np.linalg.eigvals(K.toarray()), lam_fft,
     labels=["eig(full(K))", "fft(K(:,1))"])`` - the markers should sit on top of each other.
     """
-    import matplotlib.pyplot as plt
-
     if not sets:
         raise ValueError("give at least one set of eigenvalues")
     arrays = []
@@ -111,6 +109,8 @@ def plot_eigenvalues(
             raise TypeError(f"labels must be a sequence of strings, got {labels!r}")
         if len(labels) != len(sets):
             raise ValueError(f"got {len(labels)} labels for {len(sets)} eigenvalue sets")
+    import matplotlib.pyplot as plt  # after validation: bad input fails fast
+
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4.5))
     markers = ["o", "x", "+", "s", "^"]
