@@ -908,3 +908,15 @@ def test_package_operators_accepted_directly_including_r_linear_mri():
     assert adjoint_test(pool).passed
     mri = FourierSampling(torch.rand(8, 8, generator=torch.Generator().manual_seed(0)) < 0.5)
     assert adjoint_test(mri.as_linear_map()).passed  # inner='real': tested via its real view
+
+
+TAYLOR_DTYPES = [np.float32, np.float64, np.complex64, np.complex128, *ACCEPTED_TORCH]
+
+
+@pytest.mark.parametrize("dt", TAYLOR_DTYPES, ids=str)
+def test_taylor_every_accepted_dtype_right_passes_and_1_percent_fails(dt):
+    x = np.linspace(-1, 1, 5) + (0.5j if "complex" in str(dt) else 0)
+    x0 = torch.from_numpy(x).to(dt) if isinstance(dt, torch.dtype) else x.astype(dt)
+    cube = lambda x: x**3  # noqa: E731
+    assert taylor_test(cube, x0, jvp=lambda x, v: 3 * x**2 * v).passed
+    assert not taylor_test(cube, x0, jvp=lambda x, v: 1.01 * 3 * x**2 * v).passed
