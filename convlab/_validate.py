@@ -98,8 +98,11 @@ def cost_limits() -> tuple[float, float]:
     ):
         value = _session_limits[key]
         if value is None:
-            raw = os.environ.get(env)
-            value = default if raw in (None, "") else as_real_number(float(raw), env, strict=True)
+            raw = os.environ.get(env, "")
+            try:
+                value = as_real_number(float(raw), env, strict=True) if raw else default
+            except ValueError:
+                raise ValueError(f"{env}={raw!r} must be a positive number") from None
         out.append(float(value))
     return out[0], out[1]
 

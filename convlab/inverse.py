@@ -492,7 +492,9 @@ def circle_mask(size: int) -> torch.Tensor:
             [0, 0, 1, 0, 0]], dtype=torch.int32)
     """
     size = as_size(size, "size")
-    check_cost(f"a {size} x {size} circle mask", nbytes=17 * size * size, alternative="-")
+    check_cost(
+        f"a {size} x {size} circle mask", nbytes=17 * size * size, alternative="use a smaller size"
+    )
     c = size // 2
     i = torch.arange(size)
     return (i[:, None] - c) ** 2 + (i[None, :] - c) ** 2 <= c * c
