@@ -41,11 +41,11 @@ keeps the notebook lists in step with the notebooks' imports.
   Notebooks: 10.
 - :mod:`convlab.grading` -- the graders behind the exercise notebooks.
   Notebooks: 01, 02, 03, 04, 05, 06, 07, 09, 10.
-- :mod:`convlab.exercises` -- instructor tooling: generate and execute the exercise
+- :mod:`convlab.instructor` -- instructor tooling: generate and execute the exercise
   notebooks. Notebooks: none.
 - :mod:`convlab.plotting` -- spy plots, eigenvalue plots. Notebooks: 01, 02, 03, 04, 05, 07.
-- :mod:`convlab.widgets` -- ipywidgets explorers (ipywidgets imported lazily). Notebooks: 01.
-- :mod:`convlab.widgets_transposed` -- the convolution-arithmetic explorer. Notebooks: 07.
+- :mod:`convlab.widgets` -- ipywidgets explorers and the figures they draw (ipywidgets imported
+  lazily). Notebooks: 01, 07.
 - :mod:`convlab.device` -- pick CUDA, then MPS, then CPU; TF32 switch and emulation, tolerances
   from the arithmetic. Notebooks: 00, 01, 02, 08.
 - :mod:`convlab.gpubench` -- the GPU check: correctness matrix, timing, costs, recorded runs.

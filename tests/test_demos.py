@@ -13,7 +13,7 @@ DEMOS = sorted(
     [
         p.stem
         for p in (ROOT / "convlab").glob("*.py")
-        if 'if __name__ == "__main__":' in p.read_text() and p.stem != "exercises"
+        if 'if __name__ == "__main__":' in p.read_text() and p.stem != "instructor"
     ]
     + [p.parent.name for p in (ROOT / "convlab").glob("*/__main__.py")]  # packages
 )
