@@ -54,10 +54,21 @@ def _irfft(X: torch.Tensor, S: tuple[int, ...]) -> torch.Tensor:
 def full_convolution(a: Any, w: Any, *, dim: int = 1) -> torch.Tensor:
     """``conv(a, w, 'full')`` over the last ``dim`` axes, by FFT (batched; equals ``A @ w``)."""
     dim = _check_dim(dim)
-    a, w = as_real_tensor(a, "a"), as_real_tensor(w, "w")
+    a, w = _signal(a, "a", dim), _signal(w, "w", dim)
     n, m = tuple(a.shape[-dim:]), tuple(w.shape[-dim:])
     S = tuple(ni + mi - 1 for ni, mi in zip(n, m))
     return _irfft(_rfft(a, S) * _rfft(w, S), S)
+
+
+def _signal(x: Any, name: str, dim: int) -> torch.Tensor:
+    """``x`` as a real tensor with at least ``dim`` axes and no empty one."""
+    x = as_real_tensor(x, name)
+    if x.ndim < dim or x.numel() == 0:
+        raise ValueError(
+            f"{name} must be a non-empty signal with at least {dim} axes, got shape "
+            f"{tuple(x.shape)}"
+        )
+    return x
 
 
 def apply_filter(a: Any, w: Any, *, dim: int = 1) -> torch.Tensor:
@@ -68,5 +79,5 @@ def apply_filter(a: Any, w: Any, *, dim: int = 1) -> torch.Tensor:
     """
     dim = _check_dim(dim)
     full = full_convolution(a, w, dim=dim)
-    n, m = tuple(as_real_tensor(a, "a").shape[-dim:]), tuple(as_real_tensor(w, "w").shape[-dim:])
+    n, m = tuple(_signal(a, "a", dim).shape[-dim:]), tuple(_signal(w, "w", dim).shape[-dim:])
     return _crop(full, n, zero_lag_index(m))

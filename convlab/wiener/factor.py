@@ -25,8 +25,8 @@ from convlab.wiener.solvers import (
     _GohbergSemencul,
     _NormalSolve,
     _reversed_normal_matrix,
+    _solve_normal_equations,
     _toeplitz_lags,
-    solve_normal_equations,
 )
 
 #: a WienerFactor materialises the filter operator W (8 n m bytes per item) up to this size: 8 MiB,
@@ -163,6 +163,7 @@ class WienerFactor:
             raise ValueError(
                 f"w_bar must have the filter's shape {shape}, got {tuple(w_bar.shape)}"
             )
+        _check_finite(w_bar, "w_bar")
         d = self.dim
         if self.operator is not None:
             b = (self.operator @ w_bar.flatten(-d).unsqueeze(-1)).squeeze(-1)
@@ -173,7 +174,7 @@ class WienerFactor:
             if self.factor is not None:
                 lam = self.factor.solve(w_bar.flatten(-d)).reshape(w_bar.shape)
             else:
-                lam, _ = solve_normal_equations(self.a64, w_bar, dim=d, options=self.options)
+                lam, _ = _solve_normal_equations(self.a64, w_bar, dim=d, options=self.options)
             b = apply_filter(self.a64, lam, dim=d)
         return b.reshape(self.values.shape).to(self.dtype)
 

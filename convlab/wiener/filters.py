@@ -9,9 +9,10 @@ from typing import Any
 
 import torch
 
-from convlab._validate import as_choice, as_real_tensor, check_cost
+from convlab._validate import as_choice, as_real_tensor, as_shape, as_size, check_cost
 from convlab.wiener.convolution import _crop, _fft_grid, _irfft, _place, _rfft
 from convlab.wiener.options import (
+    SOLVERS,
     WienerOptions,
     _check_dim,
     _check_finite,
@@ -53,10 +54,16 @@ def _dense_matrix(a: torch.Tensor, m: tuple[int, ...], window: bool = False) -> 
 
 def dense_bytes(n: Sequence[int], m: Sequence[int] | None = None) -> int:
     """Bytes the "dense" solver needs per batch item (float64 A, A^T A and index array)."""
-    m = tuple(n) if m is None else tuple(m)
+    n, m = _shapes(n, m)
     rows = math.prod(ni + mi - 1 for ni, mi in zip(n, m))
     cols = math.prod(m)
     return 8 * (2 * rows * cols + 2 * cols * cols)
+
+
+def _shapes(n: Any, m: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Signal and filter shapes (``m`` None: the signal's), validated, with as many axes."""
+    n = as_shape(n, "n")
+    return n, n if m is None else as_shape(m, "m", ndim=len(n))
 
 
 def solve_cost(n: Sequence[int], m: Sequence[int], solver: str) -> tuple[int, float]:
@@ -69,7 +76,8 @@ def solve_cost(n: Sequence[int], m: Sequence[int], solver: str) -> tuple[int, fl
     generator ``4 m^2``, cg ``CG_NOMINAL_ITERATIONS`` iterations of 4 FFTs, fft 3 FFTs, an FFT
     on the grid S costing ``5 S log2 S``.
     """
-    n, m = tuple(n), tuple(m)
+    n, m = _shapes(n, m)
+    solver = as_choice(solver, "solver", SOLVERS)
     taps, S = math.prod(m), math.prod(_fft_grid(n, m))
     fft = 5.0 * S * math.log2(max(S, 2))
     if solver == "dense":
@@ -87,6 +95,8 @@ def solve_cost(n: Sequence[int], m: Sequence[int], solver: str) -> tuple[int, fl
 def check_solve_cost(n: Sequence[int], m: Sequence[int], solver: str, batch: int = 1) -> None:
     """Refuse, before allocating anything, a solve estimated (:func:`solve_cost`) to exceed the
     package's cost limits (:func:`convlab._validate.check_cost`), saying what to do instead."""
+    n, m = _shapes(n, m)
+    batch = as_size(batch, "batch")
     need, flops = (batch * c for c in solve_cost(n, m, solver))
     instead = {
         "dense": "solver='gs' (1D) or 'cg' (matrix-free)",
@@ -198,6 +208,8 @@ def lecture_wiener_filter(a: torch.Tensor, b: torch.Tensor, method: str = "loop"
     d = 2 if method == "2d" else 1
     a, b = as_real_tensor(a, "a"), as_real_tensor(b, "b")
     _check_pair(a, b, d)
+    _check_nonzero(a, d, "a", "the normal matrix A^T A is singular (no unique filter)")
+    _check_finite(b, "b")
     n = tuple(a.shape[-d:])
     c = zero_lag_index(n)
     P = tuple(2 * k - 1 for k in n)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 
-from convlab._validate import as_choice, as_real_number, as_real_tensor, as_size
+from convlab._validate import (
+    as_choice,
+    as_real_number,
+    as_real_tensor,
+    as_shape,
+    check_cost,
+)
+from convlab.wiener.convolution import _signal
 from convlab.wiener.factor import WienerFactor
 from convlab.wiener.filters import wiener_filter
 from convlab.wiener.options import (
@@ -22,6 +30,18 @@ from convlab.wiener.options import (
     lags,
     zero_lag_index,
 )
+
+
+def _penalty_shape(filter_shape: Any) -> tuple[int, ...]:
+    """``filter_shape`` (an int for 1D, or a tuple) validated, its penalty's size checked."""
+    shape = as_shape(filter_shape, "filter_shape")
+    taps = math.prod(shape)
+    check_cost(
+        f"a penalty of shape {shape} ({taps} taps)",
+        nbytes=8 * taps * (len(shape) + 2),
+        alternative="use a smaller filter_shape",
+    )
+    return shape
 
 
 def _normalised_radius(filter_shape: Sequence[int]) -> np.ndarray:
@@ -46,8 +66,7 @@ def penalty_gaussian(filter_shape: int | Sequence[int], sigma: float = 0.5) -> t
     array([1.  , 0.46, 0.  , 0.46, 1.  ])
     """
     sigma = as_real_number(sigma, "sigma", strict=True)  # inf would make every loss 0
-    shape = (filter_shape,) if isinstance(filter_shape, int | np.integer) else tuple(filter_shape)
-    u = _normalised_radius([as_size(s, "filter_shape") for s in shape])
+    u = _normalised_radius(_penalty_shape(filter_shape))
     T = -np.expm1(-0.5 * (u / sigma) ** 2)  # 1 - exp(-x), exact also for tiny x
     if T.max() == 0 and u.max() > 0:
         raise ValueError(
@@ -65,44 +84,58 @@ def penalty_sharp(filter_shape: int | Sequence[int]) -> torch.Tensor:
     >>> penalty_sharp(5).numpy()
     array([1. , 0.5, 0. , 0.5, 1. ])
     """
-    shape = (filter_shape,) if isinstance(filter_shape, int | np.integer) else tuple(filter_shape)
-    u = _normalised_radius([as_size(s, "filter_shape") for s in shape])
+    u = _normalised_radius(_penalty_shape(filter_shape))
     return torch.from_numpy(u / u.max() if u.max() > 0 else u)
 
 
-def _check_penalty(T: torch.Tensor, dim: int) -> None:
-    """A penalty must be dim-D, finite, >= 0, zero at zero lag (so that loss(x, x) = 0) and
-    positive somewhere (else every loss is 0)."""
-    if T.ndim != dim:
-        raise ValueError(f"a penalty tensor must be {dim}-D, got shape {tuple(T.shape)}")
+def _check_penalty(T: torch.Tensor, dim: int, name: str = "penalty") -> None:
+    """A penalty must be dim-D, non-empty, finite, >= 0, zero at zero lag (so that
+    loss(x, x) = 0) and positive somewhere (else every loss is 0)."""
+    if T.ndim != dim or T.numel() == 0:
+        raise ValueError(f"{name} must be a non-empty {dim}-D tensor, got shape {tuple(T.shape)}")
     if T.is_complex() or not T.is_floating_point():
-        raise TypeError(f"a penalty tensor must be real floating point, got {T.dtype}")
+        raise TypeError(f"{name} must be real floating point, got {T.dtype}")
     if not bool(torch.isfinite(T).all()) or bool((T < 0).any()):
-        raise ValueError("a penalty tensor must be finite and >= 0 at every lag")
+        raise ValueError(f"{name} must be finite and >= 0 at every lag")
     c = zero_lag_index(T.shape)
     if float(T[c]) != 0.0:
         raise ValueError(
-            f"a penalty must be 0 at zero lag (index {c} for shape {tuple(T.shape)}), got "
+            f"{name} must be 0 at zero lag (index {c} for shape {tuple(T.shape)}), got "
             f"{float(T[c]):g}: otherwise loss(x, x) > 0"
         )
     if not bool((T > 0).any()):
-        raise ValueError("a penalty that is 0 at every lag makes every loss 0")
+        raise ValueError(f"{name} is 0 at every lag: every loss would be 0")
 
 
 def make_penalty(kind: str, filter_shape: int | Sequence[int], sigma: float = 0.5) -> torch.Tensor:
     """``penalty_gaussian`` or ``penalty_sharp`` by name."""
-    kind = as_choice(kind, "penalty", PENALTIES)
+    kind = as_choice(kind, "kind", PENALTIES)
     return (
         penalty_gaussian(filter_shape, sigma) if kind == "gaussian" else penalty_sharp(filter_shape)
     )
 
 
 def filter_penalty(w: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
-    """``1/2 ||T * w||^2 / ||w||^2`` over the last ``T.ndim`` axes (scale-invariant in w)."""
+    """``1/2 ||T * w||^2 / ||w||^2`` over the last ``T.ndim`` axes (scale-invariant in w).
+
+    ``T`` must be a valid penalty (finite, >= 0, zero at zero lag, positive somewhere) and no
+    filter in ``w`` all zero (the ratio would be 0/0)."""
+    T = as_real_tensor(T, "T")
+    d = T.ndim
+    if d not in (1, 2):
+        raise ValueError(f"T must be a 1-D or 2-D penalty, got shape {tuple(T.shape)}")
+    _check_penalty(T, d, "T")
+    w = _signal(w, "w", d)
+    _check_nonzero(w, d, "w", "the penalty would be 0/0")
+    return _filter_penalty(w, T)
+
+
+def _filter_penalty(w: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
     d = T.ndim
     if tuple(w.shape[-d:]) != tuple(T.shape):
         raise ValueError(
-            f"penalty shape {tuple(T.shape)} does not match filter shape {tuple(w.shape[-d:])}"
+            f"penalty shape {tuple(T.shape)} (T) does not match the filter shape "
+            f"{tuple(w.shape[-d:])} (w)"
         )
     T = T.to(dtype=w.dtype, device=w.device)
     num = (T * w).square().flatten(-d).sum(-1)
@@ -238,7 +271,7 @@ class WienerLoss(torch.nn.Module):
                 w = self.target_factor(target).filter(b, a=target)
             else:
                 w = self.filter(a, b)
-            values.append(filter_penalty(w, self._penalty_like(w)))
+            values.append(_filter_penalty(w, self._penalty_like(w)))
         f = sum(values) / len(values)
         if self.reduction == "mean":
             return f.mean()

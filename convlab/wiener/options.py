@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from convlab._validate import as_choice, as_real_number, as_size
+from convlab._validate import as_choice, as_real_number, as_shape, as_size, check_cost
 
 SOLVERS = ("dense", "levinson", "gs", "cholesky", "cg", "fft")
 #: "auto" uses cholesky in 2D up to this many filter taps when the factor is reused, cg above
@@ -49,12 +49,7 @@ def _check_pair(a: torch.Tensor, b: torch.Tensor, dim: int, names=("a", "b")) ->
 def _filter_shape(filter_shape: Any, n: tuple[int, ...]) -> tuple[int, ...]:
     if filter_shape is None:
         return tuple(n)
-    if isinstance(filter_shape, int | np.integer) and not isinstance(filter_shape, bool):
-        filter_shape = (filter_shape,) * len(n)
-    fs = tuple(filter_shape)
-    if len(fs) != len(n):
-        raise ValueError(f"filter_shape must have {len(n)} entries, got {filter_shape!r}")
-    return tuple(as_size(s, "filter_shape") for s in fs)
+    return as_shape(filter_shape, "filter_shape", ndim=len(n))
 
 
 def _check_nonzero(x: torch.Tensor, dim: int, name: str, why: str) -> None:
@@ -77,12 +72,13 @@ def _check_finite(x: torch.Tensor, name: str) -> None:
 
 def zero_lag_index(filter_shape: Sequence[int]) -> tuple[int, ...]:
     """Index of zero lag in a filter of shape ``filter_shape``: ``(m - 1) // 2`` per axis."""
-    return tuple((int(m) - 1) // 2 for m in filter_shape)
+    return tuple((m - 1) // 2 for m in as_shape(filter_shape, "filter_shape"))
 
 
 def lags(m: int) -> np.ndarray:
     """The lags ``-c .. m - 1 - c`` (``c = (m - 1) // 2``) of the m filter taps."""
     m = as_size(m, "m")
+    check_cost(f"lags of a {m}-tap filter", nbytes=8 * m, alternative="use a smaller m")
     return np.arange(m) - (m - 1) // 2
 
 

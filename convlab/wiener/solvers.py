@@ -14,9 +14,9 @@ import scipy.fft
 import scipy.linalg
 import torch
 
-from convlab._validate import as_choice
-from convlab.wiener.convolution import _crop, _dims, _fft_grid, _irfft, _rfft
-from convlab.wiener.options import WienerOptions, _check_dim
+from convlab._validate import as_choice, as_real_number, as_shape, check_cost
+from convlab.wiener.convolution import _crop, _dims, _fft_grid, _irfft, _rfft, _signal
+from convlab.wiener.options import WienerOptions, _check_dim, _check_finite, _check_nonzero
 
 
 @dataclass
@@ -165,7 +165,17 @@ def _reversed_normal_matrix(a: torch.Tensor, m: tuple[int, ...], epsilon: float)
 def normal_matrix(a: torch.Tensor, m: Sequence[int], *, epsilon: float = 0.0) -> torch.Tensor:
     """The explicit (batched) normal matrix ``A^T A + ε r0 I`` of ``a``, built from the
     autocorrelation lags (``R[j, l] = r[j - l]``, C-order in 2D), without forming A."""
-    return _reversed_normal_matrix(a, tuple(m), epsilon).flip(-2)
+    m = as_shape(m, "m")
+    a = _signal(a, "a", len(m))
+    _check_finite(a, "a")
+    epsilon = as_real_number(epsilon, "epsilon")
+    N, batch = math.prod(m), math.prod(a.shape[: a.ndim - len(m)])
+    check_cost(
+        f"the normal matrix of {batch} signal(s) for filters of shape {m} ({N} x {N})",
+        nbytes=2 * 8 * batch * N * N,
+        alternative="use a smaller m or a matrix-free solver (wiener_filter(solver='cg'))",
+    )
+    return _reversed_normal_matrix(a, m, epsilon).flip(-2)
 
 
 def _rhs_axes(M: torch.Tensor | None, y: torch.Tensor, core: int) -> torch.Tensor | None:
@@ -261,7 +271,28 @@ def solve_normal_equations(
     :meth:`WienerOptions.resolve`). Not differentiable (use :func:`wiener_filter`); returns
     ``(x, SolveInfo)``.
     """
+    from convlab.wiener.filters import check_solve_cost  # (filters imports this module)
+
     dim = _check_dim(dim)
+    a, rhs = _signal(a, "a", dim), _signal(rhs, "rhs", dim)
+    _check_nonzero(a, dim, "a", "the normal matrix A^T A is singular (no unique solution)")
+    _check_finite(rhs, "rhs")
+    m = tuple(rhs.shape[-dim:])
+    solver = WienerOptions.of(options, **settings).resolve(dim, m).solver
+    check_solve_cost(a.shape[-dim:], m, solver, math.prod(a.shape[: a.ndim - dim]))
+    a, rhs = a.to(torch.float64), rhs.to(torch.float64)
+    return _solve_normal_equations(a, rhs, dim=dim, options=options, **settings)
+
+
+def _solve_normal_equations(
+    a: torch.Tensor,
+    rhs: torch.Tensor,
+    *,
+    dim: int,
+    options: WienerOptions | None = None,
+    **settings: Any,
+) -> tuple[torch.Tensor, SolveInfo]:
+    """:func:`solve_normal_equations` without validating its arguments (for the backward)."""
     n, m = tuple(a.shape[-dim:]), tuple(rhs.shape[-dim:])
     opts = WienerOptions.of(options, **settings).resolve(dim, m)
     solver = as_choice(opts.solver, "solver", ("levinson", "gs", "cholesky", "cg"))
@@ -302,7 +333,7 @@ class _NormalSolve(torch.autograd.Function):
         if factor is not None:
             x = factor.solve(g.detach().flatten(-dim)).reshape(g.shape)
         else:
-            x, info = solve_normal_equations(a.detach(), g.detach(), dim=dim, options=options)
+            x, info = _solve_normal_equations(a.detach(), g.detach(), dim=dim, options=options)
             factor = info.factor
         ctx.dim, ctx.options, ctx.factor = dim, options, factor
         ctx.save_for_backward(a, x)
@@ -315,7 +346,7 @@ class _NormalSolve(torch.autograd.Function):
         if ctx.factor is not None:  # R is symmetric: the adjoint solve reuses the factors
             lam = ctx.factor.solve(x_bar.flatten(-dim)).reshape(x_bar.shape)
         else:
-            lam, _ = solve_normal_equations(a, x_bar.contiguous(), dim=dim, options=ctx.options)
+            lam, _ = _solve_normal_equations(a, x_bar.contiguous(), dim=dim, options=ctx.options)
         if not ctx.needs_input_grad[0]:  # a is a constant (e.g. the target): g_bar = λ only
             return None, lam, None, None, None
         n, m = tuple(a.shape[-dim:]), tuple(x.shape[-dim:])
