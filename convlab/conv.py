@@ -56,13 +56,14 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from convlab._validate import as_choice, as_size
+from convlab._validate import as_choice, as_size, check_cost, require_finite
 from convlab.operators import LinearMap
 
 __all__ = ["Conv1D", "Conv2D", "MultiChannelConv2D"]
@@ -97,12 +98,19 @@ class _PeriodicConvFFT:
         self.L = theta.shape[2:]
         self.c_out, self.c_in = theta.shape[:2]
         self.axes = tuple(range(-self.d, 0))
+        require_finite(theta, "theta")
         for Lk, nk in zip(self.L, n):
             if Lk > nk:
                 raise ValueError(
-                    f"stencil size {self.L} exceeds the periodic signal size {n}: "
+                    f"theta's stencil size {self.L} exceeds the periodic signal size {n}: "
                     "the stencil would wrap around more than once"
                 )
+        blocks, batch = self.c_out * self.c_in, 0 if Y is None else Y.shape[0] * Y.shape[1]
+        check_cost(
+            f"the eigenvalues of {blocks} periodic convolution(s) of size {n}",
+            nbytes=16 * (blocks + batch) * math.prod(n),
+            alternative="use a smaller signal or image size",
+        )
         self.theta = theta
         self.lam = self._eig(theta)
         self.Y = Y

@@ -43,6 +43,7 @@ array([[2., 1., 0., 0.],
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -50,7 +51,16 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from convlab._validate import as_choice, as_shape, as_size, is_tensor
+from convlab._validate import (
+    as_choice,
+    as_device,
+    as_numpy,
+    as_real_number,
+    as_shape,
+    as_size,
+    check_cost,
+    is_tensor,
+)
 
 __all__ = ["LinearMap", "MatrixMap", "aslinearmap", "is_linear", "matrix_of"]
 
@@ -63,6 +73,38 @@ def _as_shape(shape: Any, name: str) -> tuple[int, ...]:
     if not dims:
         raise ValueError(f"{name} must have at least one dimension")
     return dims
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _callable(f: Any, name: str = "f") -> Any:
+    if not callable(f):
+        raise TypeError(f"{name} must be callable, got {type(f).__name__}")
+    return f
+
+
+def _device(device: Any, backend: str) -> Any:
+    """``device`` checked: only the torch backend has one (numpy arrays live on the CPU)."""
+    if device is None:
+        return None
+    if backend != "torch":
+        raise ValueError(
+            f"device is for backend='torch' only (numpy runs on the CPU); got {device!r}"
+        )
+    return as_device(device)
+
+
+def _check_probes(n: int, what: str) -> None:
+    """Refuse probing ``n`` unit vectors of size ``n`` (n^2 work) beyond the cost limits."""
+    check_cost(
+        f"{what} of an operator on {n} inputs ({n} probes of size {n})",
+        ops=float(n) * n,
+        alternative="use the operator matrix-free (forward/adjoint) or a smaller in_shape",
+    )
 
 
 def _guess_backend(f: Any) -> str:
@@ -126,15 +168,20 @@ def matrix_of(
     array([[1., 2., 0.],
            [0., 1., 2.]])
     """
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    _callable(f)
     in_shape = _as_shape(in_shape, "in_shape")
     backend = as_choice(backend or _guess_backend(f), "backend", BACKENDS)
     chunk = as_size(chunk, "chunk")
-    n = int(np.prod(in_shape))
+    sparse, batched = _flag(sparse, "sparse"), _flag(batched, "batched")
+    device = _device(device, backend)
+    n = math.prod(in_shape)
+    _check_probes(n, "the matrix")
     cols: list[np.ndarray] = []
     if backend == "numpy":
-        dt = np.dtype(dtype) if dtype is not None else np.dtype(np.float64)
+        try:
+            dt = np.dtype(dtype) if dtype is not None else np.dtype(np.float64)
+        except TypeError:
+            raise TypeError(f"dtype must be a numpy dtype, got {dtype!r}") from None
         if batched:
             for start in range(0, n, chunk):
                 stop = min(n, start + chunk)
@@ -190,8 +237,16 @@ def is_linear(
     >>> is_linear(lambda x: 2 * x, 3), is_linear(lambda x: 2 * x + 1, 3)
     (True, False)
     """
+    _callable(f)
     in_shape = _as_shape(in_shape, "in_shape")
     backend = as_choice(backend or _guess_backend(f), "backend", BACKENDS)
+    rtol = as_real_number(rtol, "rtol", strict=True)
+    seed = as_size(seed, "seed", minimum=0)
+    check_cost(
+        f"is_linear on {math.prod(in_shape)} inputs",
+        nbytes=8 * 6 * math.prod(in_shape),
+        alternative="use a smaller in_shape",
+    )
     rng = np.random.default_rng(seed)
     x, y = rng.standard_normal((2, *in_shape))
     a, b = rng.standard_normal(2)
@@ -369,7 +424,7 @@ class LinearMap:
         self.backend = as_choice(backend, "backend", BACKENDS)
         self.dtype = _default_dtype(self.backend, dtype)
         self.out_dtype = self.dtype if out_dtype is None else _default_dtype(backend, out_dtype)
-        self.device = device
+        self.device = _device(device, self.backend)
         self.inner = as_choice(inner, "inner", INNERS)
         self.name = name
 
@@ -425,6 +480,8 @@ class LinearMap:
             want = f"{shp_in}" if shp_in == (size,) else f"{shp_in} or ({size},)"
             raise ValueError(f"{name} must have shape {want}, got {xs}")
         was_tensor = is_tensor(x)
+        if not was_tensor and not sp.issparse(x) and np.asarray(x).dtype.kind not in "biufc":
+            raise TypeError(f"{name} must be numeric, got dtype {np.asarray(x).dtype}")
         if self.backend == "torch" and not was_tensor:
             import torch
 
@@ -514,6 +571,13 @@ class LinearMap:
     # -- representations -----------------------------------------------------------------------
     def to_dense(self, *, sparse: bool = False) -> np.ndarray | sp.csr_array:
         """The ``m x n`` matrix, by probing unit vectors (``n`` forward calls)."""
+        sparse = _flag(sparse, "sparse")
+        m, n = self.shape
+        check_cost(
+            f"the dense {m} x {n} matrix of {self!r}",
+            nbytes=0 if sparse else 8 * m * n,
+            alternative="use the operator matrix-free or to_dense(sparse=True)",
+        )
         if self.inner == "real" and _is_complex_dtype(self.dtype):
             raise ValueError(
                 f"{self!r} is only R-linear on a complex input space: it has no complex matrix; "
@@ -578,6 +642,8 @@ class LinearMap:
         ``rtol`` (relative) or after ``n_iter`` steps.
         """
         n_iter = as_size(n_iter, "n_iter")
+        rtol = as_real_number(rtol, "rtol", strict=True)
+        seed = as_size(seed, "seed", minimum=0)
         A = self.real_view() if self.inner == "real" else self
         op = A.to_scipy()
         rng = np.random.default_rng(seed)
@@ -763,20 +829,9 @@ class MatrixMap(LinearMap):
         inner: str = "hermitian",
         name: str = "",
     ) -> None:
-        if is_tensor(M):
-            backend, device = "torch", M.device
-            if not (M.is_floating_point() or M.is_complex()):
-                M = M.double()
-            dtype = M.dtype
-        else:
-            backend, device = "numpy", None
-            if not sp.issparse(M):
-                M = np.asarray(M)
-            if M.dtype.kind not in "fc":
-                M = M.astype(np.float64)
-            dtype = M.dtype
-        if M.ndim != 2:
-            raise ValueError(f"a matrix must be 2-D, got shape {tuple(M.shape)}")
+        M = _as_matrix(M, "M")
+        backend, device = ("torch", M.device) if is_tensor(M) else ("numpy", None)
+        dtype = M.dtype
         m, n = (int(s) for s in M.shape)
         in_shape = (n,) if in_shape is None else in_shape
         out_shape = (m,) if out_shape is None else out_shape
@@ -810,6 +865,22 @@ class MatrixMap(LinearMap):
         if sparse:
             return sp.csr_array(M)
         return M.toarray() if sp.issparse(M) else np.array(M)
+
+
+def _as_matrix(M: Any, name: str) -> Any:
+    """``M`` (ndarray, scipy sparse, 2-D tensor, or array-like) as a non-empty 2-D float or
+    complex matrix of its own kind."""
+    if is_tensor(M):
+        if not (M.is_floating_point() or M.is_complex()):
+            M = M.double()
+    else:
+        if not sp.issparse(M):
+            M = as_numpy(M, name)
+        if M.dtype.kind not in "fc":
+            M = M.astype(np.float64)
+    if M.ndim != 2 or 0 in M.shape:
+        raise ValueError(f"{name} must be a non-empty 2-D matrix, got shape {tuple(M.shape)}")
+    return M
 
 
 def aslinearmap(
@@ -853,7 +924,12 @@ def aslinearmap(
     if isinstance(obj, tuple) and len(obj) == 2 and adjoint is None:
         obj, adjoint = obj
     if isinstance(obj, np.ndarray) or sp.issparse(obj) or (is_tensor(obj) and obj.ndim == 2):
-        return MatrixMap(obj, in_shape, out_shape, inner=inner, name=name)
+        if device is not None:
+            raise ValueError(
+                f"device is not used for a matrix obj (it stays where it is); got {device!r}: "
+                "move the matrix instead"
+            )
+        return MatrixMap(_as_matrix(obj, "obj"), in_shape, out_shape, inner=inner, name=name)
     if isinstance(obj, LinearOperator):
         m, n = obj.shape
         dt = np.dtype(obj.dtype) if obj.dtype is not None else np.dtype(np.float64)

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
-from convlab._validate import as_choice, as_shape, as_size
+from convlab._validate import as_choice, as_shape, as_size, check_cost, sparse_bytes
 
 __all__ = ["avg_pool2d_matrix", "avg_pool_matrix", "stride2d_matrix", "stride_matrix"]
 
@@ -48,6 +48,8 @@ def stride_matrix(n: int, s: int, *, offset: int = 0) -> sp.csr_array:
     offset = as_size(offset, "offset", minimum=0)
     if offset >= n:
         raise ValueError(f"offset must be < n = {n}, got {offset}")
+    rows = -(-(n - offset) // s)
+    _check_sparse(f"stride_matrix({n}, {s})", rows, rows)
     keep = np.arange(offset, n, s)
     return sp.csr_array((np.ones(keep.size), (np.arange(keep.size), keep)), shape=(keep.size, n))
 
@@ -63,13 +65,23 @@ def avg_pool_matrix(n: int, size: int) -> sp.csr_array:
     if size > n:
         raise ValueError(f"pool size must be <= n = {n}, got {size}")
     m = n // size
+    _check_sparse(f"avg_pool_matrix({n}, {size})", m, m * size)
     rows = np.repeat(np.arange(m), size)
     cols = np.arange(m * size)
     return sp.csr_array((np.full(m * size, 1.0 / size), (rows, cols)), shape=(m, n))
 
 
+def _check_sparse(what: str, rows: int, nnz: int) -> None:
+    check_cost(
+        f"{what} ({rows} rows, {nnz} nonzeros)",
+        nbytes=sparse_bytes(rows, nnz),
+        alternative="use a smaller size or apply the operation directly (slicing, avg_pool2d)",
+    )
+
+
 def _kron2d(A1: sp.csr_array, A2: sp.csr_array, order: str) -> sp.csr_array:
     order = as_choice(order, "order", ("F", "C"))
+    _check_sparse("the 2D matrix", A1.shape[0] * A2.shape[0], A1.nnz * A2.nnz)
     # column-major vec(A1 Y A2^T) = kron(A2, A1) vec(Y); row-major: kron(A1, A2)
     return sp.csr_array(sp.kron(A2, A1) if order == "F" else sp.kron(A1, A2))
 

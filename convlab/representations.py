@@ -56,6 +56,8 @@ from convlab._validate import (
     as_real_tensor,
     as_shape,
     as_size,
+    check_cost,
+    require_finite,
 )
 from convlab.operators import LinearMap
 
@@ -143,7 +145,11 @@ def filter_bank(kind: str = "oriented", size: int = 7, sigma: float = 1.5) -> to
     size = as_size(size, "size", minimum=3)
     if size % 2 == 0:
         raise ValueError(f"size must be odd (a centre tap), got {size}")
-    sigma = as_real_number(sigma, "sigma", strict=True)
+    check_cost(
+        f"a bank of {size} x {size} filters", nbytes=8 * 12 * size * size, alternative="size <= 101"
+    )
+    # sigma**2 must not overflow (every Gaussian weight would be 1 beyond ~1e150 anyway)
+    sigma = as_real_number(sigma, "sigma", strict=True, maximum=1e150)
     t = torch.arange(size, dtype=torch.float64) - size // 2
     Y, X = torch.meshgrid(t, t, indexing="ij")  # Y: row offset, X: column offset
     g = torch.exp(-(X**2 + Y**2) / (2 * sigma**2))
@@ -299,7 +305,7 @@ def normal_eigenvalues(filters: Any, shape: Any, *, onesided: bool = False) -> t
     """
     filters = _as_filters(filters)
     hw = _as_shape(shape, filters)
-    if onesided:
+    if _flag(onesided, "onesided"):
         return _normal_spectrum(_spectra(filters, hw))
     return torch.fft.fft2(_place(filters, hw), norm=FFT_NORM).abs().square().sum(dim=0)
 
@@ -375,6 +381,8 @@ def reconstruct(
     _check_fits(tuple(r.shape[-2:]), filters, "r")
     epsilon = as_real_number(epsilon, "epsilon")
     tol = as_real_number(tol, "tol", strict=True)
+    maxiter = None if maxiter is None else as_size(maxiter, "maxiter")
+    return_info = _flag(return_info, "return_info")
     hw = (int(r.shape[-2]), int(r.shape[-1]))
     F = _spectra(filters, hw)
     lam = _normal_spectrum(F)
@@ -385,7 +393,7 @@ def reconstruct(
         return (x, 0) if return_info else x
 
     mask = as_bool_mask(mask, shape=tuple(r.shape))
-    maxiter = 10 * hw[0] * hw[1] if maxiter is None else as_size(maxiter, "maxiter")
+    maxiter = 10 * hw[0] * hw[1] if maxiter is None else maxiter
     x, iterations = _masked_cg(F, lam, r, mask, epsilon, tol, maxiter, hw)
     return (x, iterations) if return_info else x
 
@@ -532,10 +540,11 @@ def _as_filters(filters: Any) -> torch.Tensor:
         )
     if f.shape[0] == 0:
         raise ValueError("filters must hold at least one filter (K >= 1)")
+    require_finite(f, "filters")
     k1, k2 = f.shape[-2:]
     if k1 % 2 == 0 or k2 % 2 == 0:
         raise ValueError(
-            f"filter sizes must be odd (a centre tap), got {k1} x {k2}; pad with a row/column "
+            f"filters' sizes must be odd (a centre tap), got {k1} x {k2}; pad with a row/column "
             "of zeros to place the centre explicitly"
         )
     return f.to(torch.float64)
@@ -560,15 +569,28 @@ def _as_images(image: Any, filters: torch.Tensor) -> torch.Tensor:
 
 def _as_stack(value: Any, name: str) -> torch.Tensor:
     t = as_real_tensor(value, name)
-    if t.ndim < 3:
-        raise ValueError(f"{name} must be (K, H, W) or (..., K, H, W), got shape {tuple(t.shape)}")
+    if t.ndim < 3 or t.numel() == 0:
+        raise ValueError(
+            f"{name} must be a non-empty (K, H, W) or (..., K, H, W), got shape {tuple(t.shape)}"
+        )
     return t.to(torch.float64)
 
 
 def _as_shape(shape: Any, filters: torch.Tensor) -> tuple[int, int]:
     hw = as_shape(shape, "shape", ndim=2)
     _check_fits(hw, filters, "shape")
+    check_cost(
+        f"{filters.shape[0]} filter spectra on a {hw[0]} x {hw[1]} grid",
+        nbytes=2 * 16 * filters.shape[0] * hw[0] * hw[1],
+        alternative="use a smaller shape",
+    )
     return hw
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
 
 
 # --------------------------------------------------------------------------------------------
