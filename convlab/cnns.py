@@ -60,7 +60,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from convlab._validate import as_choice, as_size
+from convlab._validate import as_choice, as_size, check_cost
 
 __all__ = ["SRCNN", "VDSR", "DnCNN", "UNet", "n_parameters"]
 
@@ -82,6 +82,7 @@ def n_parameters(net: nn.Module, *, trainable_only: bool = True) -> int:
     """
     if not isinstance(net, nn.Module):
         raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
+    trainable_only = _flag(trainable_only, "trainable_only")
     return sum(p.numel() for p in net.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -103,6 +104,16 @@ def _sizes(values: Any, name: str) -> tuple[int, ...]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
         raise TypeError(f"{name} must be a sequence of ints, got {type(values).__name__}")
     return tuple(as_size(v, f"{name}[{i}]") for i, v in enumerate(values))
+
+
+def _check_parameters(what: str, weights: int, layers: int) -> None:
+    """Refuse, before building any layer, a network whose float32 weights (and per-layer
+    Python objects, ~1 KB each) exceed the cost limits."""
+    check_cost(
+        f"{what} with {weights:.3g} weights in {layers} layers",
+        nbytes=4 * weights + 1024 * layers,
+        alternative="use fewer or narrower layers",
+    )
 
 
 def _odd(k: int, name: str) -> int:
@@ -175,6 +186,8 @@ class DnCNN(nn.Module):
         self.depth = as_size(depth, "depth", minimum=2)
         self.width = as_size(width, "width")
         self.channels = as_size(channels, "channels")
+        d, w, c = self.depth, self.width, self.channels
+        _check_parameters("DnCNN", 9 * (2 * c * w + (d - 2) * w * w), 3 * d)
         layers: list[nn.Module] = [_conv(self.channels, self.width), nn.ReLU()]
         for _ in range(self.depth - 2):
             layers += [
@@ -260,6 +273,8 @@ class SRCNN(nn.Module):
                 f"layer); got {len(self.kernels)}: {self.kernels}"
             )
         feats = (self.channels, *self.widths, self.channels)
+        pairs = zip(itertools.pairwise(feats), self.kernels)
+        _check_parameters("SRCNN", sum(k * k * a * b for (a, b), k in pairs), 2 * len(feats))
         layers: list[nn.Module] = []
         for i, ((c_in, c_out), k) in enumerate(zip(itertools.pairwise(feats), self.kernels)):
             layers.append(_conv(c_in, c_out, k))
@@ -315,6 +330,8 @@ class VDSR(nn.Module):
         self.depth = as_size(depth, "depth", minimum=2)
         self.width = as_size(width, "width")
         self.channels = as_size(channels, "channels")
+        d, w, c = self.depth, self.width, self.channels
+        _check_parameters("VDSR", 9 * (2 * c * w + (d - 2) * w * w), 2 * d)
         layers: list[nn.Module] = [_conv(self.channels, self.width), nn.ReLU()]
         for _ in range(self.depth - 2):
             layers += [_conv(self.width, self.width), nn.ReLU()]
@@ -423,6 +440,9 @@ class UNet(nn.Module):
                 f"out_channels; got {self.in_channels} and {self.out_channels}"
             )
         w = self.widths
+        chain = (self.in_channels, *w)
+        weights = sum(9 * (a * b + b * b) for a, b in itertools.pairwise(chain))
+        _check_parameters("UNet", 2 * weights + w[0] * self.out_channels, 8 * len(w))
         self.levels = len(w) - 1
         self.encoders = nn.ModuleList(
             _double_conv(c_in, c_out)
@@ -449,7 +469,7 @@ class UNet(nn.Module):
         m = 2**self.levels
         if x.shape[-2] % m or x.shape[-1] % m:
             raise ValueError(
-                f"H and W must be divisible by 2**(len(widths) - 1) = {m} ({self.levels} "
+                f"x's H and W must be divisible by 2**(len(widths) - 1) = {m} ({self.levels} "
                 f"2x2 max pools, then as many x2 upsamplings); got H, W = {tuple(x.shape[-2:])}"
             )
         return x

@@ -22,14 +22,14 @@ from typing import Any, NamedTuple
 
 import torch
 
-from convlab._validate import as_size
+from convlab._validate import as_device, as_numpy, as_real_tensor, as_size, require_finite
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
     """Return the best available ``torch.device``.
 
     Order: CUDA, then MPS, then CPU. ``prefer`` ("cuda", "mps", "cpu") forces a choice and
-    raises ``RuntimeError`` when that device is not available (never a silent fallback).
+    raises ``ValueError`` when that device is not available (never a silent fallback).
     Apple's MPS has no float64: code that may run there asks :func:`supports_dtype` first.
 
     >>> pick_device("cpu")
@@ -38,16 +38,19 @@ def pick_device(prefer: str | None = None) -> torch.device:
     if prefer is not None:
         if prefer not in ("cuda", "mps", "cpu"):
             raise ValueError(f"prefer must be 'cuda', 'mps', 'cpu' or None, got {prefer!r}")
-        if prefer == "cuda" and not torch.cuda.is_available():
-            raise RuntimeError("prefer='cuda' but torch.cuda.is_available() is False")
-        if prefer == "mps" and not _mps_available():
-            raise RuntimeError("prefer='mps' but the MPS backend is not available")
-        return torch.device(prefer)
+        return as_device(prefer, "prefer")
     if torch.cuda.is_available():
         return torch.device("cuda")
     if _mps_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def _device(device: Any) -> torch.device:
+    """``device`` (a string or ``torch.device``) as one that exists here (clear error if not)."""
+    if device is None:
+        raise TypeError("device must be a torch device such as 'cpu' or 'cuda', got None")
+    return as_device(device)
 
 
 def _mps_available() -> bool:
@@ -73,8 +76,11 @@ def supports_dtype(device: torch.device | str, dtype: torch.dtype) -> bool:
     >>> supports_dtype("cpu", torch.float64)
     True
     """
+    dev = _device(device)
+    if not isinstance(dtype, torch.dtype):
+        raise TypeError(f"dtype must be a torch.dtype (e.g. torch.float64), got {dtype!r}")
     try:
-        torch.zeros(1, dtype=dtype, device=device)
+        torch.zeros(1, dtype=dtype, device=dev)
     except (TypeError, RuntimeError):
         return False
     return True
@@ -86,7 +92,7 @@ def tf32_capable(device: torch.device | str) -> bool:
     >>> tf32_capable("cpu")
     False
     """
-    dev = torch.device(device)
+    dev = _device(device)
     return dev.type == "cuda" and torch.cuda.get_device_capability(dev) >= (8, 0)
 
 
@@ -241,13 +247,20 @@ def relative_error(got: torch.Tensor, ref: torch.Tensor, magnitude: torch.Tensor
     >>> relative_error(torch.ones(3), torch.ones(3) + 1e-3, torch.full((3,), 2.0)) < 1e-3
     True
     """
-    if got.shape != ref.shape:
-        raise ValueError(f"got has shape {tuple(got.shape)}, ref {tuple(ref.shape)}")
-    g, r = (t.detach().to("cpu", torch.float64) for t in (got, ref))
-    m = magnitude.detach().to("cpu", torch.float64).abs().max().item()
+    g, r = (_cpu64(t, n) for t, n in ((got, "got"), (ref, "ref")))
+    if g.shape != r.shape:
+        raise ValueError(f"got has shape {tuple(g.shape)}, ref {tuple(r.shape)}")
+    mag = _cpu64(magnitude, "magnitude")
+    require_finite(mag, "magnitude")
+    m = mag.abs().max().item() if mag.numel() else 0.0
     if m == 0:
         return float((g - r).abs().max().item()) if g.numel() else 0.0
     return float((g - r).abs().max().item() / m)
+
+
+def _cpu64(x: Any, name: str) -> torch.Tensor:
+    """A real array or tensor (any device, requires_grad too) as a float64 CPU tensor."""
+    return as_real_tensor(as_numpy(x, name), name).to(torch.float64)
 
 
 # --------------------------------------------------------------------------------------------
@@ -315,7 +328,7 @@ def deterministic(seed: int = 0, *, warn_only: bool = False) -> Iterator[None]:
 
 def synchronize(device: torch.device | str | None = None) -> None:
     """Wait until all queued kernels on ``device`` finished (no-op on the CPU)."""
-    dev = torch.device(device) if device is not None else pick_device()
+    dev = as_device(device) if device is not None else pick_device()
     if dev.type == "cuda":
         torch.cuda.synchronize(dev)
     elif dev.type == "mps":
@@ -365,7 +378,7 @@ def time_fn(
     repeats = as_size(repeats, "repeats")
     warmup = as_size(warmup, "warmup", minimum=0)
     number = as_size(number, "number")
-    dev = torch.device(device) if device is not None else pick_device()
+    dev = as_device(device) if device is not None else pick_device()
     for _ in range(warmup):
         fn()
     synchronize(dev)
@@ -406,12 +419,14 @@ def time_many(
     >>> sorted(t)
     ['a', 'b']
     """
+    if not isinstance(fns, dict):
+        raise TypeError(f"fns must be a dict name -> callable, got {type(fns).__name__}")
     if not fns:
         raise ValueError("fns must not be empty")
     repeats = as_size(repeats, "repeats")
     warmup = as_size(warmup, "warmup", minimum=0)
     times: dict[str, list[float]] = {name: [] for name in fns}
-    dev = torch.device(device) if device is not None else pick_device()
+    dev = as_device(device) if device is not None else pick_device()
     for name, fn in fns.items():
         if not callable(fn):
             raise TypeError(f"fns[{name!r}] must be callable")

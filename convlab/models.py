@@ -56,7 +56,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from convlab._validate import as_choice, as_size
+from convlab._validate import as_choice, as_size, check_cost
+from convlab.cnns import _check_parameters
 from convlab.transposed import conv_output_size
 
 __all__ = [
@@ -396,6 +397,11 @@ def empirical_receptive_field(
     else:
         h = w = as_size(input_size, "input_size")
     c = _first_in_channels(net) if in_channels is None else as_size(in_channels, "in_channels")
+    check_cost(
+        f"a float64 input of shape (1, {c}, {h}, {w}) and its gradient",
+        nbytes=2 * 8 * c * h * w,
+        alternative="use a smaller input_size",
+    )
     lin = _linearised(net)
     x = torch.ones(1, c, h, w, dtype=torch.float64, requires_grad=True)
     y = lin(x)
@@ -436,6 +442,11 @@ def _channels(channels: Any, name: str = "channels") -> tuple[int, ...]:
     return out
 
 
+def _weights(channels: tuple[int, ...], k: int) -> int:
+    """Weights of a chain of ``k x k`` convolutions through ``channels``."""
+    return sum(k * k * a * b for a, b in itertools.pairwise(channels))
+
+
 def _odd_kernel(kernel: Any) -> int:
     k = as_size(kernel, "kernel")
     if k % 2 == 0:
@@ -472,6 +483,7 @@ def encoder(
     channels = _channels(channels)
     k = _odd_kernel(kernel)
     s = as_size(stride, "stride")
+    _check_parameters("encoder", _weights(channels, k), 2 * len(channels))
     layers: list[nn.Module] = []
     for c_in, c_out in itertools.pairwise(channels):
         layers += [nn.Conv2d(c_in, c_out, k, stride=s, padding=k // 2), nn.ReLU()]
@@ -511,6 +523,7 @@ def decoder(
     channels = _channels(channels)
     k = _odd_kernel(kernel)
     scale = as_size(scale, "scale")
+    _check_parameters("decoder", _weights(channels, k), 3 * len(channels))
     mode = as_choice(mode, "mode", ("nearest", "bilinear"))
     extra = {} if mode == "nearest" else {"align_corners": False}
     layers: list[nn.Module] = []

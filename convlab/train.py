@@ -42,7 +42,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from convlab import data
-from convlab._validate import as_choice, as_generator, as_real_number, as_size
+from convlab._validate import (
+    as_choice,
+    as_generator,
+    as_numpy,
+    as_real_number,
+    as_size,
+    check_cost,
+    require_finite,
+)
 
 __all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "History", "denoise", "evaluate", "train_denoiser"]
 
@@ -110,6 +118,12 @@ def _corruption(corrupt: Any) -> Callable[[torch.Tensor, torch.Generator], torch
     return corrupt
 
 
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
 def _check_model(model: Any) -> nn.Module:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -129,7 +143,11 @@ def _sampler(
         patch = as_size(patch, "patch")
         # converted (and validated) once: float32 CPU tensors pass through random_patches as is
         imgs = data._images_list(clean)
-        data.random_patches(imgs, 1, patch, generator=torch.Generator())  # size fits?
+        try:  # does the patch fit?
+            data.random_patches(imgs, 1, patch, generator=torch.Generator())
+        except ValueError as err:
+            raise ValueError(f"patch={patch}: {err}") from None
+        _check_batch_cost(batch_size, patch * patch)
         return lambda g: data.random_patches(imgs, batch_size, patch, generator=g)
     if not isinstance(clean, torch.Tensor):
         if isinstance(clean, np.ndarray):
@@ -146,9 +164,20 @@ def _sampler(
         )
     if not clean.is_floating_point():
         raise TypeError(f"clean must be floating point, got {clean.dtype}")
+    require_finite(clean, "clean")
+    _check_batch_cost(batch_size, clean[0].numel())
     items = clean.detach().cpu()
     n = items.shape[0]
     return lambda g: items[torch.randint(n, (batch_size,), generator=g)]
+
+
+def _check_batch_cost(batch_size: int, item_numel: int) -> None:
+    """A batch, its corruption, output and gradients: about 8 float32 copies."""
+    check_cost(
+        f"batches of {batch_size} items of {item_numel} values",
+        nbytes=8 * 4 * batch_size * item_numel,
+        alternative="use a smaller batch_size or patch",
+    )
 
 
 def train_denoiser(
@@ -245,6 +274,7 @@ def train_denoiser(
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of None, 'step', 'cosine'; got {schedule!r}")
     generator = as_generator(generator)
+    augment, progress = _flag(augment, "augment"), _flag(progress, "progress")
     sample = _sampler(clean, batch_size, patch)
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError("model has no trainable parameters")
@@ -331,12 +361,14 @@ def denoise(model: nn.Module, x: torch.Tensor | np.ndarray) -> torch.Tensor:
     True
     """
     model = _check_model(model)
-    if isinstance(x, np.ndarray):
-        x = torch.from_numpy(x)
-    if not isinstance(x, torch.Tensor):
+    if not isinstance(x, torch.Tensor | np.ndarray):
         raise TypeError(f"x must be a tensor or ndarray, got {type(x).__name__}")
-    if x.ndim not in (2, 4):
-        raise ValueError(f"x must be (N, C, H, W) or (H, W); got shape {tuple(x.shape)}")
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(as_numpy(x, "x"))
+    if x.ndim not in (2, 4) or x.numel() == 0:
+        raise ValueError(
+            f"x must be a non-empty (N, C, H, W) or (H, W); got shape {tuple(x.shape)}"
+        )
     device, dtype = _param_like(model)
     batch = x[None, None] if x.ndim == 2 else x
     was_training = model.training
@@ -392,9 +424,11 @@ def evaluate(
     model = _check_model(model)
     corrupt_fn = _corruption(corrupt)
     generator = as_generator(generator)
-    if not isinstance(clean, torch.Tensor) or clean.ndim != 4:
+    clip = _flag(clip, "clip")
+    if not isinstance(clean, torch.Tensor) or clean.ndim != 4 or clean.numel() == 0:
         raise ValueError(
-            f"clean must be an (N, C, H, W) tensor; got {getattr(clean, 'shape', type(clean))}"
+            "clean must be a non-empty (N, C, H, W) tensor; got "
+            f"{getattr(clean, 'shape', type(clean))}"
         )
     clean = clean.detach().cpu()
     noisy = corrupt_fn(clean, generator)

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from convlab._validate import as_choice, as_size, as_vector, check_cost
 from convlab.structured import BOUNDARIES, conv_matrix
 from convlab.transposed import adjoint_output_padding, conv_layer_matrix, conv_output_size
 
@@ -65,6 +66,15 @@ def _explorer_class() -> type:
     return Explorer
 
 
+def _slider_value(value: Any, name: str, low: int, high: int) -> int:
+    """An integer start value for a slider of range ``[low, high]`` (a slider would clamp
+    anything outside silently)."""
+    value = as_size(value, name, minimum=low)
+    if value > high:
+        raise ValueError(f"{name} must be <= {high} (the slider's range), got {value}")
+    return value
+
+
 def _explorer(children: list[Any], preview: Any, name: str) -> Any:
     """The explorer box; ``preview`` (a figure of the first state) is rendered and closed."""
     import matplotlib.pyplot as plt
@@ -82,12 +92,20 @@ def stencil_figure(theta: Any, n: int, boundary: str) -> Any:
     the FFT of the first column, which should coincide); "valid" is rectangular, so its singular
     values are shown instead. Returns the matplotlib Figure.
     """
+    theta = as_vector(theta, "theta", finite=True).astype(float)
+    n = as_size(n, "n")
+    boundary = as_choice(boundary, "boundary", BOUNDARIES)
+    check_cost(
+        f"the spectrum of a dense {n} x {n} matrix",
+        nbytes=16 * n * n,
+        ops=10.0 * n**3,
+        alternative="use a smaller n (a figure shows a few dozen columns)",
+    )
     import matplotlib.pyplot as plt
 
     from convlab.fourier import circulant_eigenvalues
     from convlab.plotting import plot_eigenvalues, spy
 
-    theta = np.asarray(theta, dtype=float)
     K = conv_matrix(theta, n, boundary)
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 4))
     spy(K, ax=a1, title=f"{boundary}: K is {K.shape[0]}x{K.shape[1]}")
@@ -114,11 +132,13 @@ def stencil_explorer(n: int = 12, stencil: tuple[float, ...] = (1.0, -2.0, 1.0))
 
     Returns the widget (display it as the cell's last expression).
     """
+    stencil = tuple(as_vector(stencil, "stencil", finite=True).astype(float))
+    if len(stencil) not in (3, 5):
+        raise ValueError(f"stencil must have 3 or 5 entries, got {len(stencil)}")
+    n = _slider_value(n, "n", len(stencil), 32)
     import ipywidgets as w
     import matplotlib.pyplot as plt
 
-    if len(stencil) not in (3, 5):
-        raise ValueError(f"stencil must have 3 or 5 entries, got {len(stencil)}")
     sliders = [
         w.FloatSlider(value=float(v), min=-3, max=3, step=0.25, description=f"θ{k + 1}")
         for k, v in enumerate(stencil)
@@ -145,6 +165,14 @@ def dependencies(
     n: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1
 ) -> np.ndarray:
     """Boolean ``(m, n)`` matrix: ``D[i, j]`` is True iff input j feeds output i of the conv."""
+    n, kernel_size = as_size(n, "n"), as_size(kernel_size, "kernel_size")
+    stride, dilation = as_size(stride, "stride"), as_size(dilation, "dilation")
+    padding = as_size(padding, "padding", minimum=0)
+    check_cost(
+        f"a dense dependency pattern of {n} inputs",
+        nbytes=2 * 8 * n * (n + 2 * padding),
+        alternative="use a smaller n (a figure shows a few dozen samples)",
+    )
     A = conv_layer_matrix(
         np.ones((1, 1, kernel_size)), n, stride=stride, padding=padding, dilation=dilation
     )
@@ -166,10 +194,14 @@ def dependency_figure(
     positions are drawn as hollow circles. ``highlight`` (an output index) colours its inputs.
     Right: the pattern of ``A`` (``m x n``); its transpose is the transposed convolution.
     """
-    import matplotlib.pyplot as plt
-
     D = dependencies(n, kernel_size, stride, padding, dilation)
     m = D.shape[0]
+    if highlight is not None:
+        highlight = as_size(highlight, "highlight", minimum=0)
+        if highlight >= m:
+            raise ValueError(f"highlight must be an output index < {m}, got {highlight}")
+    import matplotlib.pyplot as plt
+
     a = adjoint_output_padding(n, kernel_size, stride, padding, dilation)
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [3, 2]})
     xs_in = np.arange(-padding, n + padding)
@@ -213,6 +245,7 @@ def conv_arithmetic_explorer(n: int = 8) -> Any:
     transpose); parameter choices where the kernel does not fit are reported, not plotted.
     Returns the widget (display it as the cell's last expression).
     """
+    n = _slider_value(n, "n", 1, 16)
     import ipywidgets as w
     import matplotlib.pyplot as plt
 
