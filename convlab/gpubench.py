@@ -37,11 +37,19 @@ import torch.nn.functional as F
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from convlab import transposed as T
-from convlab._validate import as_size
+from convlab._validate import (
+    as_choice,
+    as_real_tensor,
+    as_shape,
+    as_size,
+    check_cost,
+    require_finite,
+)
 from convlab.device import (
     FP32,
     FP64,
     TF32,
+    _device,
     deterministic,
     relative_error,
     round_to_tf32,
@@ -85,6 +93,22 @@ VECTORISED = ("taps", "fold", "zero_insertion", "torch")
 # --------------------------------------------------------------------------------------------
 
 
+def _layer_size(size: Any, name: str = "size", *, cost: bool = True) -> tuple[int, ...]:
+    """``(B, C_in, C_out, n, k, s)`` validated; with ``cost``, the layer's tensors (input,
+    weight, output and their gradients, float32) checked against the cost limits."""
+    B, ci, co, n, k, s = as_shape(size, name, ndim=6)
+    if cost:
+        out = s * n + k
+        check_cost(
+            f"a transposed-convolution layer {_size_text((B, ci, co, n, k, s))}",
+            nbytes=2
+            * 4
+            * (B * ci * n * n + ci * co * k * k + B * co * out * out + B * co * k * k * n * n),
+            alternative="use a smaller layer size",
+        )
+    return B, ci, co, n, k, s
+
+
 def _inputs(shape_y, shape_w, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     return torch.randn(*shape_y, generator=g), torch.randn(*shape_w, generator=g)
@@ -92,8 +116,29 @@ def _inputs(shape_y, shape_w, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def magnitude(Y: torch.Tensor, w: torch.Tensor, **conv: Any) -> torch.Tensor:
     """``F.conv_transpose2d(|Y|, |w|)`` in float64 on the CPU: each output's sum of |products|."""
-    Y64, w64 = (t.detach().to("cpu", torch.float64).abs() for t in (Y, w))
+    Y64, w64 = (_finite4d(t, name) for t, name in ((Y, "Y"), (w, "w")))
     return F.conv_transpose2d(Y64, w64, **conv)
+
+
+def _finite4d(t: Any, name: str) -> torch.Tensor:
+    t = as_real_tensor(t, name)
+    if t.ndim != 4 or t.numel() == 0:
+        raise ValueError(f"{name} must be a non-empty 4-D tensor, got shape {tuple(t.shape)}")
+    require_finite(t, name)
+    return t.detach().to("cpu", torch.float64).abs()
+
+
+def _config(config: Any) -> tuple[int, int, int, int, tuple[int, int]]:
+    """One ``(stride, padding, dilation, output_padding, (kh, kw))`` of ``configs``."""
+    if isinstance(config, str) or not isinstance(config, Sequence) or len(config) != 5:
+        raise ValueError(
+            "configs must hold (stride, padding, dilation, output_padding, (kh, kw)) tuples, "
+            f"got {config!r}"
+        )
+    s, p, d, a, k = config
+    s, d = as_size(s, "configs stride"), as_size(d, "configs dilation")
+    p, a = as_size(p, "configs padding", minimum=0), as_size(a, "configs output_padding", minimum=0)
+    return s, p, d, a, as_shape(k, "configs kernel", ndim=2)  # type: ignore[return-value]
 
 
 def correctness_matrix(
@@ -116,7 +161,19 @@ def correctness_matrix(
     :func:`convlab.device.relative_error` against the sums of absolute products, tolerances
     :func:`convlab.device.tolerance` with ``n = C_in kh kw`` terms.
     """
-    dev = torch.device(device)
+    dev = _device(device)
+    if isinstance(methods, str) or not isinstance(methods, Sequence) or not methods:
+        raise TypeError(f"methods must be a non-empty sequence of method names, got {methods!r}")
+    methods = [as_choice(m, "methods", T.METHODS) for m in methods]
+    configs = [_config(c) for c in configs]
+    batch, c_in, c_out = as_size(batch, "batch"), as_size(c_in, "c_in"), as_size(c_out, "c_out")
+    size = as_shape(size, "size", ndim=2)
+    seed = as_size(seed, "seed", minimum=0)
+    check_cost(
+        f"inputs of shape ({batch}, {c_in}, {size[0]}, {size[1]})",
+        nbytes=8 * 8 * batch * max(c_in, c_out) * size[0] * size[1] * 9,
+        alternative="use a smaller batch, c_in or size",
+    )
     real_tf32 = tf32_capable(dev)
     rows: list[dict[str, Any]] = []
     for j, (s, p, d, a, k) in enumerate(configs):
@@ -206,7 +263,8 @@ def cost_model(size: tuple[int, int, int, int, int, int], itemsize: int = 4) -> 
       ``1 - 1/s^2`` of its products hit inserted zeros.
     - ``loop``: ``C_in n^2`` read-modify-writes of a ``B C_out k^2`` patch.
     """
-    B, ci, co, n, k, s = (as_size(v, "size") for v in size)
+    B, ci, co, n, k, s = _layer_size(size, cost=False)
+    itemsize = as_size(itemsize, "itemsize")
     p = (k - 1) // 2
     a = T.adjoint_output_padding(s * n, k, s, p)
     out = T.conv_transpose_output_size(n, k, s, p, 1, a)
@@ -247,7 +305,7 @@ def cost_model(size: tuple[int, int, int, int, int, int], itemsize: int = 4) -> 
 
 def device_info(device: torch.device | str) -> dict[str, Any]:
     """Device kind and name, library versions, and the peaks torch reports (else ``None``)."""
-    dev = torch.device(device)
+    dev = _device(device)
     info: dict[str, Any] = {
         "type": dev.type,
         "name": platform.processor() or platform.machine(),
@@ -306,7 +364,9 @@ def timing_table(
     (modelled bytes of that method / time; the compiled ``fold`` is charged ``fold``'s bytes,
     so a higher GB/s there means fusion saved traffic), ``ratio`` (time / library time).
     """
-    dev = torch.device(device)
+    dev = _device(device)
+    sizes = [_layer_size(size, "sizes") for size in sizes]
+    repeats, warmup = as_size(repeats, "repeats"), as_size(warmup, "warmup", minimum=0)
     rows = []
     with tf32(False):
         for size in sizes:
@@ -356,7 +416,8 @@ def _time_size(size, dev, repeats, warmup, compile_fold):
 
 def peak_memory(device: torch.device | str, size) -> dict[str, int | None]:
     """Peak extra bytes allocated by one call of each method (CUDA only; ``None`` = n/a)."""
-    dev = torch.device(device)
+    dev = _device(device)
+    size = _layer_size(size)
     if dev.type != "cuda":
         return {m: None for m in VECTORISED}
     Y, w, conv = _layer(size, dev)
@@ -380,7 +441,9 @@ def determinism(device: torch.device | str, size, *, runs: int = 5) -> list[dict
     atomics in a varying order; deterministic mode picks algorithms that do not (an operation
     without a deterministic implementation raises; its record then carries the ``error``).
     """
-    dev = torch.device(device)
+    dev = _device(device)
+    size = _layer_size(size)
+    runs = as_size(runs, "runs")
     rows = []
     for mode in ("default", "deterministic"):
         for m in VECTORISED:
@@ -503,7 +566,7 @@ def plot_timing(rows: list[dict[str, Any]], ax: Any, title: str) -> None:
 
 def cost_flops(size: Sequence[int]) -> int:
     """``2 B C_in C_out k^2 n^2`` for ``size = (B, C_in, C_out, n, k, s)``."""
-    B, ci, co, n, k, _ = size
+    B, ci, co, n, k, _ = _layer_size(size, cost=False)
     return 2 * B * ci * co * k * k * n * n
 
 

@@ -10,7 +10,8 @@ Each probe replaces one argument of a valid call by a variant and requires eithe
 
 Anything else (an ``AssertionError``, ``IndexError``, numpy's or torch's own errors, a result for
 input that means nothing) fails. ``python tests/test_bad_input.py --measure`` runs every probe in
-a forked child limited to 4 GiB and 5 s and prints how many get each outcome (used to measure
+a forked child limited to 4 GiB and 5 s and prints how many get each outcome, per module
+(``--measure wiener conv``: those modules only; used to measure
 the battery before and after the validation work).
 """
 
@@ -33,24 +34,64 @@ import torch
 matplotlib.use("Agg")
 
 from convlab import (
+    cnns,
+    conv,
     conv_autograd,
     data,
+    device,
     fourier,
+    gpubench,
     inverse,
     matlab,
+    models,
+    operators,
     parametric,
     plotting,
+    pooling,
+    representations,
     structured,
     toeplitz,
+    train,
     transposed,
+    widgets,
+    wiener,
 )
 
 HUGE = 10**12
 
 
-def gen() -> torch.Generator:
-    """A fresh seeded generator; passed as ``gen`` in a Spec, it is made anew for every call."""
+@dataclass(frozen=True)
+class Fresh:
+    """An argument made anew for every call (a generator, a model that training changes)."""
+
+    make: Any
+
+
+def _gen() -> torch.Generator:
     return torch.Generator().manual_seed(0)
+
+
+gen = Fresh(_gen)  # a fresh seeded generator for every call
+
+
+def _seeded(make: Any) -> Any:
+    """``make()`` with torch's global seed fixed (layers initialise their weights from it)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        return make()
+
+
+def _param_shapes(net: torch.nn.Module) -> list[tuple[int, ...]]:
+    """What a constructor's result is compared by: the shapes of its parameters (the values are
+    random)."""
+    return [tuple(p.shape) for p in net.parameters()]
+
+
+def _closed(fig: Any) -> None:
+    """Close a matplotlib figure (or an explorer's preview) so that probes do not pile them up."""
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,7 +117,13 @@ def size(
 
 
 def real(v: float, *, bad: tuple = (math.nan, math.inf, -1.0, True, "0.5")) -> list:
-    return [("bad", b) for b in bad] + [("same", np.float32(v) if v == np.float32(v) else v)]
+    same = np.float32(v) if float(np.float32(v)) == v else np.float64(v)
+    return [("bad", b) for b in bad] + [("same", same)]
+
+
+def positive(v: float) -> list:
+    """Variants of a real argument that must be > 0 (``v``: the value in the valid call)."""
+    return real(v, bad=(math.nan, math.inf, 0.0, -1.0, True, "0.5"))
 
 
 def choice() -> list:
@@ -153,19 +200,19 @@ class Spec:
     result: Any = field(default=None, repr=False)
 
     def call(self, **over: Any) -> Any:
-        kw = {k: (v() if v is gen else v) for k, v in {**self.kw, **over}.items()}
+        kw = {k: (v.make() if isinstance(v, Fresh) else v) for k, v in {**self.kw, **over}.items()}
         args = [kw.pop(k) for k in self.pos]
         return self.fn(*args, **kw)
 
 
 def _img(*shape: int) -> torch.Tensor:
-    return torch.rand(*shape, generator=gen(), dtype=torch.float64)
+    return torch.rand(*shape, generator=_gen(), dtype=torch.float64)
 
 
 THETA = np.array([1.0, -2.0, 0.5])
 W1 = torch.from_numpy(np.random.default_rng(0).standard_normal((2, 1, 3)))
 W2 = torch.from_numpy(np.random.default_rng(1).standard_normal((2, 1, 3, 3)))
-MASK = torch.rand(8, 8, generator=gen()) < 0.5
+MASK = torch.rand(8, 8, generator=_gen()) < 0.5
 SPARSE = sp.random_array((6, 5), density=0.5, rng=0, format="csr")
 
 SPECS = [
@@ -678,6 +725,941 @@ for _op in ("conv_transpose_loop", "conv_transpose_taps", "conv_transpose_fold")
     )
 
 
+# ============================================================================================
+# wiener, conv, pooling, operators, representations, models, cnns, train, device, widgets,
+# gpubench
+# ============================================================================================
+
+SIG = torch.from_numpy(np.random.default_rng(2).standard_normal(8))
+SIG_B = torch.from_numpy(np.random.default_rng(3).standard_normal(8))
+IMG = torch.from_numpy(np.random.default_rng(4).standard_normal((6, 6)))
+IMG_B = torch.from_numpy(np.random.default_rng(5).standard_normal((6, 6)))
+BOOL = [("bad", 1), ("bad", "yes"), ("bad", None)]
+STENCIL3 = np.array([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
+ARANGE8, ONES3, ONES56, ONES1356 = (
+    np.arange(8.0),
+    np.ones(3),
+    np.ones((5, 6)),
+    np.ones((1, 3, 5, 6)),
+)
+THETA4 = np.random.default_rng(6).standard_normal((2, 3, 3, 3))
+
+
+def _wiener_loss(
+    prediction=SIG_B,
+    target=SIG,
+    dim=1,
+    penalty="gaussian",
+    filter_shape=None,
+    sigma=0.5,
+    reduction="mean",
+    direction="target_to_prediction",
+    cache_target=False,
+    **settings,
+):
+    loss = wiener.WienerLoss(
+        dim,
+        penalty,
+        filter_shape,
+        sigma=sigma,
+        reduction=reduction,
+        direction=direction,
+        cache_target=cache_target,
+        **settings,
+    )
+    return loss(prediction, target)
+
+
+SPECS += [
+    # ---- wiener
+    Spec(
+        "wiener.wiener_filter",
+        wiener.wiener_filter,
+        {"a": SIG, "b": SIG_B, "filter_shape": 5, "dim": 1, "solver": "cg", "epsilon": 0.25},
+        {
+            "a": [*array(SIG), ("bad", torch.zeros(8, dtype=torch.float64))],
+            "b": array(SIG_B),
+            "filter_shape": size(5, huge=True, none_ok=True),
+            "dim": [("bad", 3), ("bad", 1.5), ("bad", True), ("bad", "1")],
+            "solver": choice(),
+            "epsilon": real(0.25),
+            "tol": positive(1e-12),
+            "maxiter": size(150, none_ok=True),
+        },
+    ),
+    Spec(
+        "wiener.wiener_filter(2d)",
+        wiener.wiener_filter,
+        {"a": IMG, "b": IMG_B, "filter_shape": (3, 3), "dim": 2, "solver": "cg"},
+        {
+            "a": [*array(IMG), ("bad", torch.zeros(6, 6, dtype=torch.float64))],
+            "filter_shape": shape((3, 3), huge=True),
+            "solver": [*choice(), ("bad", "gs")],
+        },
+    ),
+    Spec(
+        "wiener.WienerLoss",
+        _wiener_loss,
+        {"prediction": SIG_B, "target": SIG},
+        {
+            "prediction": array(SIG_B),
+            "target": [*array(SIG), ("bad", torch.zeros(8, dtype=torch.float64))],
+            "dim": [("bad", 3), ("bad", 1.5), ("bad", True)],
+            "penalty": [
+                *choice(),
+                ("bad", torch.ones(8, dtype=torch.float64)),
+                ("bad", torch.zeros(8, dtype=torch.float64)),
+                ("bad", torch.ones(3, 3, dtype=torch.float64)),
+            ],
+            "filter_shape": size(8, huge=True, none_ok=True),
+            "sigma": [*positive(0.5), ("bad", 1e300)],
+            "reduction": choice(),
+            "direction": choice(),
+            "cache_target": BOOL,
+            "solver": choice(),
+        },
+    ),
+    Spec(
+        "wiener.WienerFactor",
+        lambda a, b=SIG_B, **kw: wiener.WienerFactor(a, **kw).filter(b),
+        {"a": SIG, "filter_shape": 5, "solver": "cholesky"},
+        {
+            "a": [*array(SIG), ("bad", torch.zeros(8, dtype=torch.float64))],
+            "b": array(SIG_B),
+            "filter_shape": size(5, huge=True, none_ok=True),
+            "dim": [("bad", 3), ("bad", True)],
+            "solver": [*choice(), ("bad", "dense")],
+        },
+    ),
+    Spec(
+        "wiener.WienerFactor.adjoint",
+        lambda w_bar: wiener.WienerFactor(SIG, 5, solver="cholesky").adjoint(w_bar),
+        {"w_bar": SIG_B[:5]},
+        {"w_bar": [*array(SIG_B[:5]), ("bad", SIG_B)]},
+    ),
+    Spec(
+        "wiener.WienerOptions",
+        wiener.WienerOptions,
+        {"solver": "cg", "epsilon": 0.0, "tol": 0.5, "maxiter": 10},
+        {
+            "solver": choice(),
+            "epsilon": real(0.0),
+            "tol": positive(0.5),
+            "maxiter": size(10, none_ok=True),
+            "preconditioner": BOOL,
+        },
+    ),
+    Spec(
+        "wiener.penalty_gaussian",
+        wiener.penalty_gaussian,
+        {"filter_shape": 5, "sigma": 0.5},
+        {"filter_shape": size(5, huge=True), "sigma": [*positive(0.5), ("bad", 1e300)]},
+    ),
+    Spec(
+        "wiener.penalty_gaussian(2d)",
+        wiener.penalty_gaussian,
+        {"filter_shape": (3, 5)},
+        {"filter_shape": shape((3, 5), huge=True)},
+    ),
+    Spec(
+        "wiener.penalty_sharp",
+        wiener.penalty_sharp,
+        {"filter_shape": 5},
+        {"filter_shape": size(5, huge=True)},
+    ),
+    Spec(
+        "wiener.make_penalty",
+        wiener.make_penalty,
+        {"kind": "gaussian", "filter_shape": 5, "sigma": 0.5},
+        {"kind": choice(), "filter_shape": size(5, huge=True), "sigma": positive(0.5)},
+    ),
+    Spec(
+        "wiener.filter_penalty",
+        wiener.filter_penalty,
+        {"w": SIG[:5], "T": wiener.penalty_sharp(5)},
+        {
+            "w": [*array(SIG[:5]), ("bad", torch.zeros(5, dtype=torch.float64))],
+            "T": [*array(wiener.penalty_sharp(5)), ("bad", torch.ones(5, dtype=torch.float64))],
+        },
+    ),
+    Spec(
+        "wiener.full_convolution",
+        wiener.full_convolution,
+        {"a": SIG, "w": SIG_B[:3]},
+        {
+            "a": array(SIG, finite=False),
+            "w": array(SIG_B[:3], finite=False),
+            "dim": [("bad", 3), ("bad", True)],
+        },
+    ),
+    Spec(
+        "wiener.apply_filter",
+        wiener.apply_filter,
+        {"a": SIG, "w": SIG_B[:3]},
+        {
+            "a": array(SIG, finite=False),
+            "w": array(SIG_B[:3], finite=False),
+            "dim": [("bad", 3), ("bad", True)],
+        },
+    ),
+    Spec(
+        "wiener.zero_lag_index",
+        wiener.zero_lag_index,
+        {"filter_shape": (5, 4)},
+        {"filter_shape": shape((5, 4))},
+    ),
+    Spec("wiener.lags", wiener.lags, {"m": 5}, {"m": size(5, huge=True)}),
+    Spec(
+        "wiener.dense_bytes",
+        wiener.dense_bytes,
+        {"n": (8,), "m": (5,)},
+        {"n": shape((8,)), "m": shape((5,))},
+    ),
+    Spec(
+        "wiener.solve_cost",
+        wiener.solve_cost,
+        {"n": (8,), "m": (5,), "solver": "gs"},
+        {"n": shape((8,)), "m": shape((5,)), "solver": choice()},
+    ),
+    Spec(
+        "wiener.check_solve_cost",
+        wiener.check_solve_cost,
+        {"n": (8,), "m": (5,), "solver": "gs", "batch": 2},
+        {
+            "n": shape((8,), huge=True),
+            "m": shape((5,), huge=True),
+            "solver": choice(),
+            "batch": size(2, huge=True),
+        },
+    ),
+    Spec(
+        "wiener.normal_matrix",
+        wiener.normal_matrix,
+        {"a": SIG, "m": (5,), "epsilon": 0.5},
+        {"a": array(SIG), "m": shape((5,), huge=True), "epsilon": real(0.5)},
+    ),
+    Spec(
+        "wiener.solve_normal_equations",
+        lambda a, rhs, **kw: wiener.solve_normal_equations(a, rhs, **kw)[0],
+        {"a": SIG, "rhs": SIG_B[:5], "dim": 1, "solver": "levinson"},
+        {
+            "a": [*array(SIG), ("bad", torch.zeros(8, dtype=torch.float64))],
+            "rhs": array(SIG_B[:5]),
+            "dim": [("bad", 3), ("bad", True)],
+            "solver": [*choice(), ("bad", "fft")],
+        },
+    ),
+    Spec(
+        "wiener.fft_filter_error",
+        wiener.fft_filter_error,
+        {"a": SIG, "b": SIG_B, "filter_shape": 5, "epsilon": 0.5},
+        {
+            "a": array(SIG),
+            "b": array(SIG_B),
+            "filter_shape": size(5, huge=True, none_ok=True),
+            "epsilon": positive(0.5),
+        },
+    ),
+    Spec(
+        "wiener.lecture_wiener_filter",
+        wiener.lecture_wiener_filter,
+        {"a": SIG, "b": SIG_B, "method": "roll"},
+        {
+            "a": [*array(SIG), ("bad", torch.zeros(8, dtype=torch.float64))],
+            "b": array(SIG_B),
+            "method": choice(),
+        },
+    ),
+    # ---- conv
+    Spec(
+        "conv.Conv1D",
+        lambda theta, n, Y=None: conv.Conv1D(theta, n, Y).K(ARANGE8),
+        {"theta": THETA, "n": 8},
+        {
+            "theta": [*array(THETA), ("bad", np.ones(9))],
+            "n": size(8, huge=True),
+            "Y": [
+                *(v for v in array(np.ones((2, 8)), finite=False) if v[1] is not None),
+                ("bad", np.ones((2, 5))),
+            ],
+        },
+    ),
+    Spec(
+        "conv.Conv1D.K",
+        lambda Y: conv.Conv1D(THETA, 8).K(Y),
+        {"Y": ARANGE8},
+        {"Y": [*array(ARANGE8, finite=False), ("bad", np.ones(5))]},
+    ),
+    Spec(
+        "conv.Conv1D.J",
+        lambda v, of="K": conv.Conv1D(THETA, 8, np.ones((2, 8))).J(v, of=of),
+        {"v": THETA},
+        {"v": [*array(THETA, finite=False), ("bad", np.ones(5))], "of": choice()},
+    ),
+    Spec(
+        "conv.Conv1D.JT",
+        lambda W, of="K": conv.Conv1D(THETA, 8, np.ones((2, 8))).JT(W, of=of),
+        {"W": np.ones((2, 8))},
+        {"W": [*array(np.ones((2, 8)), finite=False), ("bad", np.ones((3, 8)))], "of": choice()},
+    ),
+    Spec(
+        "conv.Conv1D.as_linear_map",
+        lambda batch=None: conv.Conv1D(THETA, 8).as_linear_map(batch).to_dense(),
+        {"batch": 2},
+        {"batch": size(2, none_ok=True)},
+    ),
+    Spec(
+        "conv.Conv2D",
+        lambda theta, shape: conv.Conv2D(theta, shape).K(ONES56),
+        {"theta": STENCIL3, "shape": (5, 6)},
+        {
+            "theta": [*array(STENCIL3), ("bad", np.ones((7, 7))), ("bad", np.ones(3))],
+            "shape": [*shape((5, 6), huge=True), ("bad", 5), ("bad", (5, 6, 7))],
+        },
+    ),
+    Spec(
+        "conv.Conv2D.KT",
+        lambda Y: conv.Conv2D(STENCIL3, (5, 6)).KT(Y),
+        {"Y": ONES56},
+        {"Y": [*array(ONES56, finite=False), ("bad", np.ones((6, 5)))]},
+    ),
+    Spec(
+        "conv.Conv2D.matrix",
+        lambda order="F", shape=(5, 6): conv.Conv2D(STENCIL3, shape).matrix(order),
+        {"order": "C"},
+        {"order": choice(), "shape": [("huge", (10**5, 10**5))]},
+    ),
+    Spec(
+        "conv.MultiChannelConv2D",
+        lambda theta, shape: conv.MultiChannelConv2D(theta, shape).K(ONES1356),
+        {"theta": THETA4, "shape": (5, 6)},
+        {
+            "theta": [*array(THETA4), ("bad", np.ones((2, 3, 3)))],
+            "shape": shape((5, 6), huge=True),
+        },
+    ),
+    Spec(
+        "conv.MultiChannelConv2D.K",
+        lambda Y: conv.MultiChannelConv2D(THETA4, (5, 6)).K(Y),
+        {"Y": ONES1356},
+        {"Y": [*array(ONES1356, finite=False), ("bad", np.ones((1, 2, 5, 6)))]},
+    ),
+    Spec(
+        "conv.MultiChannelConv2D.matrix",
+        lambda order="F", shape=(5, 6): conv.MultiChannelConv2D(THETA4, shape).matrix(order),
+        {"order": "C"},
+        {"order": choice(), "shape": [("huge", (10**5, 10**5))]},
+    ),
+    # ---- pooling
+    Spec(
+        "pooling.stride_matrix",
+        pooling.stride_matrix,
+        {"n": 8, "s": 2, "offset": 1},
+        {"n": size(8, huge=True), "s": size(2), "offset": [("bad", -1), ("bad", 1.5), ("bad", 8)]},
+    ),
+    Spec(
+        "pooling.avg_pool_matrix",
+        pooling.avg_pool_matrix,
+        {"n": 8, "size": 2},
+        {"n": size(8, huge=True), "size": [*size(2), ("bad", 9)]},
+    ),
+    Spec(
+        "pooling.stride2d_matrix",
+        pooling.stride2d_matrix,
+        {"shape": (6, 4), "s": 2},
+        {"shape": shape((6, 4), huge=True), "s": shape((2, 2)), "order": choice()},
+    ),
+    Spec(
+        "pooling.avg_pool2d_matrix",
+        pooling.avg_pool2d_matrix,
+        {"shape": (6, 4), "size": 2},
+        {"shape": shape((6, 4), huge=True), "size": shape((2, 2)), "order": choice()},
+    ),
+    # ---- operators
+    Spec(
+        "operators.matrix_of",
+        operators.matrix_of,
+        {"f": np.cumsum, "in_shape": (4,)},
+        {
+            "f": [("bad", None), ("bad", 3)],
+            "in_shape": shape((4,), huge=True),
+            "backend": choice(),
+            "dtype": [("bad", "no-such-dtype"), ("bad", 3.5)],
+            "device": device_variant(),
+            "chunk": size(4),
+            "sparse": BOOL,
+            "batched": BOOL,
+        },
+    ),
+    Spec(
+        "operators.is_linear",
+        operators.is_linear,
+        {"f": np.cumsum, "in_shape": (4,)},
+        {
+            "f": [("bad", None), ("bad", 3)],
+            "in_shape": shape((4,), huge=True),
+            "backend": choice(),
+            "rtol": positive(1e-10),
+            "seed": [("bad", 1.5), ("bad", "0")],
+        },
+    ),
+    Spec(
+        "operators.aslinearmap",
+        lambda obj, x=ONES3, **kw: operators.aslinearmap(obj, **kw).forward(x),
+        {"obj": np.arange(6.0).reshape(2, 3)},
+        {
+            "obj": [
+                *array(np.arange(6.0).reshape(2, 3), finite=False),
+                ("bad", np.ones(3)),
+                ("bad", "A"),
+            ],
+            "x": [*array(np.ones(3), finite=False), ("bad", np.ones(4))],
+            "inner": choice(),
+            "in_shape": [("bad", (4,)), ("bad", (2.5,)), ("bad", "ab")],
+            "device": device_variant(),
+        },
+    ),
+    Spec(
+        "operators.LinearMap",
+        lambda in_shape=(3,), out_shape=(3,), x=ONES3, **kw: operators.LinearMap(
+            np.cumsum, lambda y: np.cumsum(y[::-1])[::-1], in_shape, out_shape, **kw
+        ).forward(x),
+        {"in_shape": (3,), "out_shape": (3,)},
+        {
+            "in_shape": shape((3,)),
+            "out_shape": shape((3,)),
+            "x": [*array(np.ones(3), finite=False), ("bad", np.ones(4))],
+            "backend": choice(),
+            "inner": choice(),
+            "dtype": [("bad", "no-such-dtype")],
+            "device": device_variant(),
+        },
+    ),
+    Spec(
+        "operators.LinearMap.norm",
+        lambda **kw: operators.aslinearmap(np.diag([1.0, 3.0, 2.0])).norm(**kw),
+        {"n_iter": 50},
+        {
+            "n_iter": size(50, huge=True),
+            "rtol": positive(1e-10),
+            "seed": [("bad", 1.5), ("bad", "0")],
+        },
+    ),
+    Spec(
+        "operators.LinearMap.to_dense",
+        lambda n=4, **kw: operators.LinearMap(
+            lambda x: x, lambda y: y, (n,), (n,), name="identity"
+        ).to_dense(**kw),
+        {"n": 4},
+        {"n": [("huge", 10**6)], "sparse": BOOL},
+    ),
+    Spec(
+        "operators.MatrixMap",
+        lambda M, x=ONES3, **kw: operators.MatrixMap(M, **kw).adjoint(x[:2]),
+        {"M": np.arange(6.0).reshape(2, 3)},
+        {
+            "M": [*array(np.arange(6.0).reshape(2, 3), finite=False), ("bad", np.ones(3))],
+            "inner": choice(),
+        },
+    ),
+    # ---- representations
+    Spec(
+        "representations.filter_bank",
+        representations.filter_bank,
+        {"kind": "oriented", "size": 5, "sigma": 1.0},
+        {
+            "kind": choice(),
+            "size": [*size(5), ("huge", HUGE + 1), ("bad", 4), ("bad", 1)],
+            "sigma": [*positive(1.0), ("bad", 1e300)],
+        },
+    ),
+    Spec(
+        "representations.responses",
+        representations.responses,
+        {"image": IMG, "filters": representations.filter_bank("oriented", 3, 1.0)},
+        {
+            "image": [*array(IMG, finite=False), ("bad", torch.ones(2, dtype=torch.float64))],
+            "filters": [
+                *array(representations.filter_bank("oriented", 3, 1.0)),
+                ("bad", torch.ones(2, 4, 4, dtype=torch.float64)),
+                ("bad", torch.ones(1, 9, 9, dtype=torch.float64)),
+            ],
+        },
+    ),
+    Spec(
+        "representations.filter_bank_operator",
+        lambda filters, shape: representations.filter_bank_operator(filters, shape).to_dense(),
+        {"filters": representations.filter_bank("oriented", 3, 1.0), "shape": (4, 5)},
+        {
+            "filters": array(representations.filter_bank("oriented", 3, 1.0)),
+            "shape": [*shape((4, 5)), ("bad", (4, 5, 6))],
+        },
+    ),
+    Spec(
+        "representations.relu_pair",
+        representations.relu_pair,
+        {"r": torch.ones(2, 3, 4, dtype=torch.float64)},
+        {"r": [*array(torch.ones(2, 3, 4, dtype=torch.float64), finite=False)]},
+    ),
+    Spec(
+        "representations.unrelu_pair",
+        representations.unrelu_pair,
+        {"p": torch.ones(2, 3, 4, dtype=torch.float64)},
+        {
+            "p": [
+                *array(torch.ones(2, 3, 4, dtype=torch.float64), finite=False),
+                ("bad", torch.ones(3, 3, 4, dtype=torch.float64)),
+            ]
+        },
+    ),
+    Spec(
+        "representations.normal_eigenvalues",
+        representations.normal_eigenvalues,
+        {"filters": representations.filter_bank("oriented", 3, 1.0), "shape": (6, 6)},
+        {
+            "filters": array(representations.filter_bank("oriented", 3, 1.0)),
+            "shape": shape((6, 6), huge=True),
+            "onesided": BOOL,
+        },
+    ),
+    Spec(
+        "representations.reconstruct",
+        representations.reconstruct,
+        {
+            "r": representations.responses(IMG, representations.filter_bank("oriented", 3, 1.0)),
+            "filters": representations.filter_bank("oriented", 3, 1.0),
+        },
+        {
+            "r": array(
+                representations.responses(IMG, representations.filter_bank("oriented", 3, 1.0)),
+                finite=False,
+            ),
+            "mask": [("bad", torch.ones(6, 6)), ("bad", torch.ones(3, 3, dtype=torch.bool))],
+            "epsilon": real(0.0),
+            "tol": positive(1e-10),
+            "maxiter": size(10, none_ok=True, huge=True),
+            "return_info": BOOL,
+        },
+    ),
+    # ---- models, cnns (results compared by parameter shapes: the weights are random)
+    Spec(
+        "models.encoder",
+        lambda **kw: _param_shapes(models.encoder(**kw)),
+        {"channels": (1, 4, 8), "kernel": 3, "stride": 2},
+        {
+            "channels": [*shape((1, 4, 8)), ("bad", (1,)), ("huge", (1, HUGE))],
+            "kernel": [*size(3), ("bad", 4)],
+            "stride": size(2),
+        },
+    ),
+    Spec(
+        "models.decoder",
+        lambda **kw: _param_shapes(models.decoder(**kw)),
+        {"channels": (8, 4, 1), "kernel": 3, "scale": 2},
+        {
+            "channels": [*shape((8, 4, 1)), ("huge", (HUGE, 1))],
+            "kernel": [*size(3), ("bad", 4)],
+            "scale": size(2),
+            "mode": choice(),
+        },
+    ),
+    Spec(
+        "models.DenoisingAutoencoder",
+        lambda **kw: _param_shapes(models.DenoisingAutoencoder(**kw)),
+        {"channels": (1, 4, 8), "kernel": 3},
+        {
+            "channels": [*shape((1, 4, 8)), ("huge", (1, HUGE))],
+            "kernel": [*size(3), ("bad", 4)],
+            "mode": choice(),
+        },
+    ),
+    Spec(
+        "models.DenoisingAutoencoder.forward",
+        lambda x: _seeded(lambda: models.DenoisingAutoencoder((1, 2, 2)))(x),
+        {"x": torch.rand(1, 1, 8, 8, generator=_gen())},
+        {
+            "x": [
+                *array(torch.rand(1, 1, 8, 8, generator=_gen()), finite=False, numpy_ok=False),
+                ("bad", torch.rand(1, 3, 8, 8)),
+                ("bad", torch.rand(8, 8)),
+            ]
+        },
+    ),
+    Spec(
+        "models.receptive_field",
+        models.receptive_field,
+        {"layers": [(3, 1), (3, 2, 1)]},
+        {
+            "layers": [
+                ("bad", [(3,)]),
+                ("bad", [(0, 1)]),
+                ("bad", [(3, 0)]),
+                ("bad", [(2.5, 1)]),
+                ("bad", [(3, 1, -1)]),
+                ("bad", "ab"),
+                ("bad", None),
+            ],
+            "dim": [("bad", 2), ("bad", "0")],
+        },
+    ),
+    Spec(
+        "models.empirical_receptive_field",
+        models.empirical_receptive_field,
+        {"net": torch.nn.Conv2d(1, 1, 3), "input_size": 9},
+        {
+            "net": [("bad", None), ("bad", 3)],
+            "input_size": [*size(9), ("huge", HUGE)],
+            "out_index": [("bad", (99, 99)), ("bad", (1.5, 1)), ("bad", "ab")],
+            "in_channels": [("bad", 0), ("bad", 1.5)],
+        },
+    ),
+    Spec(
+        "cnns.DnCNN",
+        lambda **kw: _param_shapes(cnns.DnCNN(**kw)),
+        {"depth": 3, "width": 4, "channels": 1},
+        {
+            "depth": [*size(3, huge=True), ("bad", 1)],
+            "width": size(4, huge=True),
+            "channels": size(1, huge=True),
+        },
+    ),
+    Spec(
+        "cnns.SRCNN",
+        lambda **kw: _param_shapes(cnns.SRCNN(**kw)),
+        {"channels": 1, "widths": (4, 2), "kernels": (3, 1, 3)},
+        {
+            "channels": size(1, huge=True),
+            "widths": [*shape((4, 2)), ("huge", (HUGE, 2))],
+            "kernels": [*shape((3, 1, 3)), ("bad", (4, 1, 3)), ("bad", (3, 3))],
+        },
+    ),
+    Spec(
+        "cnns.VDSR",
+        lambda **kw: _param_shapes(cnns.VDSR(**kw)),
+        {"depth": 3, "width": 4, "channels": 1},
+        {"depth": size(3, huge=True), "width": size(4, huge=True), "channels": size(1, huge=True)},
+    ),
+    Spec(
+        "cnns.UNet",
+        lambda **kw: _param_shapes(cnns.UNet(**kw)),
+        {"in_channels": 1, "out_channels": 1, "widths": (4, 8)},
+        {
+            "in_channels": size(1, huge=True),
+            "out_channels": size(1, huge=True),
+            "widths": [*shape((4, 8)), ("huge", (4, HUGE))],
+            "up": choice(),
+            "residual": BOOL,
+        },
+    ),
+    Spec(
+        "cnns.DnCNN.forward",
+        lambda y: _seeded(lambda: cnns.DnCNN(3, 2))(y),
+        {"y": torch.rand(1, 1, 8, 8, generator=_gen())},
+        {
+            "y": [
+                *array(torch.rand(1, 1, 8, 8, generator=_gen()), finite=False, numpy_ok=False),
+                ("bad", torch.rand(1, 3, 8, 8)),
+            ]
+        },
+    ),
+    Spec(
+        "cnns.UNet.forward",
+        lambda x: _seeded(lambda: cnns.UNet(widths=(2, 4)))(x),
+        {"x": torch.rand(1, 1, 8, 8, generator=_gen())},
+        {
+            "x": [
+                *array(torch.rand(1, 1, 8, 8, generator=_gen()), finite=False, numpy_ok=False),
+                ("bad", torch.rand(1, 1, 7, 7)),
+                ("bad", torch.rand(1, 2, 8, 8)),
+            ]
+        },
+    ),
+    Spec(
+        "cnns.n_parameters",
+        cnns.n_parameters,
+        {"net": torch.nn.Conv2d(1, 2, 3)},
+        {"net": [("bad", None), ("bad", 3)], "trainable_only": BOOL},
+    ),
+    # ---- train (one step at most)
+    Spec(
+        "train.train_denoiser",
+        lambda model=Fresh(lambda: _seeded(lambda: torch.nn.Conv2d(1, 1, 3, padding=1))), **kw: (
+            train.train_denoiser(model, **kw).losses
+        ),
+        {
+            "model": Fresh(lambda: _seeded(lambda: torch.nn.Conv2d(1, 1, 3, padding=1))),
+            "clean": torch.rand(4, 1, 8, 8, generator=_gen()),
+            "corrupt": ("gaussian", 0.1),
+            "steps": 1,
+            "batch_size": 2,
+            "generator": gen,
+            "progress": False,
+        },
+        {
+            "model": [("bad", None), ("bad", "net"), ("bad", torch.nn.ReLU())],
+            "clean": [
+                ("bad", None),
+                ("bad", torch.zeros(0, 1, 8, 8)),
+                ("bad", torch.ones(8, 8)),
+                ("bad", torch.ones(4, 1, 8, 8, dtype=torch.int64)),
+                ("bad", torch.full((4, 1, 8, 8), math.nan)),
+            ],
+            "corrupt": [("bad", ("gaussian",)), ("bad", ("no-such", 0.1)), ("bad", 3)],
+            "steps": size(1),  # (a long training is what was asked for)
+            "batch_size": size(2, huge=True),
+            "lr": positive(1e-3),
+            "weight_decay": real(0.0),
+            "loss": choice(),
+            "optimizer": choice(),
+            "schedule": choice(),
+            "augment": BOOL,
+            "patch": [("bad", 0), ("bad", 2.5), ("bad", 99)],
+            "generator": [("bad", 0), ("bad", None)],
+            "progress": [("bad", "yes"), ("bad", None)],
+        },
+    ),
+    Spec(
+        "train.denoise",
+        train.denoise,
+        {"model": torch.nn.Conv2d(1, 1, 3, padding=1).double(), "x": _img(1, 1, 8, 8)},
+        {
+            "model": [("bad", None), ("bad", "net")],
+            "x": [*array(_img(1, 1, 8, 8), finite=False), ("bad", torch.ones(3))],
+        },
+    ),
+    Spec(
+        "train.evaluate",
+        lambda **kw: train.evaluate(torch.nn.Identity(), **kw),
+        {"clean": _img(2, 1, 16, 16), "corrupt": ("gaussian", 0.1), "generator": gen},
+        {
+            "clean": [("bad", None), ("bad", torch.ones(3)), ("bad", torch.zeros(0, 1, 16, 16))],
+            "corrupt": [("bad", ("no-such", 0.1)), ("bad", 3)],
+            "generator": [("bad", 0)],
+            "clip": BOOL,
+        },
+    ),
+    # ---- device
+    Spec(
+        "device.pick_device",
+        device.pick_device,
+        {"prefer": "cpu"},
+        {"prefer": [*choice(), *device_variant()]},
+    ),
+    Spec(
+        "device.supports_dtype",
+        device.supports_dtype,
+        {"device": "cpu", "dtype": torch.float64},
+        {
+            "device": [("bad", "no-such-device"), ("bad", 3.5)],
+            "dtype": [("bad", "float64"), ("bad", None)],
+        },
+    ),
+    Spec(
+        "device.tf32_capable",
+        device.tf32_capable,
+        {"device": "cpu"},
+        {"device": [("bad", "no-such-device"), ("bad", None), ("bad", 3.5), *device_variant()]},
+    ),
+    Spec(
+        "device.tf32",
+        lambda enabled: device.tf32(enabled).__enter__(),
+        {"enabled": False},
+        {"enabled": BOOL},
+    ),
+    Spec(
+        "device.round_to_tf32",
+        device.round_to_tf32,
+        {"x": torch.tensor([1.0, 1.0 + 2.0**-15], dtype=torch.float32)},
+        {
+            "x": [
+                ("bad", None),
+                ("bad", "x"),
+                ("bad", torch.ones(2, dtype=torch.float64)),
+                ("bad", torch.ones(2, dtype=torch.int32)),
+                ("same", np.array([1.0, 1.0 + 2.0**-15], dtype=np.float32)),
+            ]
+        },
+    ),
+    Spec(
+        "device.dot_error_bound",
+        device.dot_error_bound,
+        {"n_terms": 27, "arithmetic": device.FP32},
+        {"n_terms": size(27), "arithmetic": [("bad", "FP32"), ("bad", None)]},
+    ),
+    Spec(
+        "device.tolerance",
+        device.tolerance,
+        {"n_terms": 27, "arithmetic": device.FP32},
+        {"n_terms": size(27), "arithmetic": [("bad", "FP32"), ("bad", None)]},
+    ),
+    Spec(
+        "device.relative_error",
+        device.relative_error,
+        {"got": torch.ones(3), "ref": torch.ones(3) * 1.1, "magnitude": torch.ones(3)},
+        {
+            "got": [("bad", None), ("bad", torch.ones(4)), ("same", np.ones(3, dtype=np.float32))],
+            "ref": [("bad", None), ("bad", torch.ones(4))],
+            "magnitude": [("bad", torch.full((3,), math.nan)), ("bad", None)],
+        },
+    ),
+    Spec(
+        "device.deterministic",
+        lambda **kw: device.deterministic(**kw).__enter__() and None,
+        {"seed": 0},
+        {"seed": [("bad", 1.5), ("bad", "0"), ("bad", None)], "warn_only": BOOL},
+    ),
+    Spec(
+        "device.synchronize",
+        device.synchronize,
+        {"device": "cpu"},
+        {"device": [("bad", "no-such-device"), ("bad", 3.5), *device_variant()]},
+    ),
+    Spec(
+        "device.time_fn",
+        lambda fn=lambda: None, **kw: len(device.time_fn(fn, **kw).times),
+        {"device": "cpu", "repeats": 2, "warmup": 0},
+        {
+            "fn": [("bad", None), ("bad", 3)],
+            "device": [("bad", "no-such-device"), *device_variant()],
+            "repeats": size(2),
+            "warmup": size(0, zero_ok=True),
+            "number": size(1),
+        },
+    ),
+    Spec(
+        "device.time_many",
+        lambda fns={"a": lambda: None}, **kw: len(device.time_many(fns, **kw)),
+        {"device": "cpu", "repeats": 2, "warmup": 0},
+        {
+            "fns": [("bad", None), ("bad", {"a": 3}), ("bad", [lambda: None])],
+            "repeats": size(2),
+            "warmup": size(0, zero_ok=True),
+        },
+    ),
+    # ---- widgets (figures only; the explorers need a kernel to be live, not to be built)
+    Spec(
+        "widgets.stencil_figure",
+        lambda **kw: _closed(widgets.stencil_figure(**kw)),
+        {"theta": THETA, "n": 6, "boundary": "periodic"},
+        {"theta": array(THETA), "n": size(6, huge=True), "boundary": choice()},
+    ),
+    Spec(
+        "widgets.dependencies",
+        widgets.dependencies,
+        {"n": 8, "kernel_size": 3, "stride": 2},
+        {
+            "n": size(8, huge=True),
+            "kernel_size": size(3),
+            "stride": size(2),
+            "padding": [("bad", -1), ("bad", 1.5)],
+            "dilation": size(1),
+        },
+    ),
+    Spec(
+        "widgets.dependency_figure",
+        lambda **kw: _closed(widgets.dependency_figure(**kw)),
+        {"n": 8, "kernel_size": 3, "stride": 2, "highlight": 1},
+        {
+            "n": size(8, huge=True),
+            "kernel_size": size(3),
+            "stride": size(2),
+            "padding": [("bad", -1), ("bad", 1.5)],
+            "dilation": size(1),
+            "highlight": [("bad", 99), ("bad", -1), ("bad", 1.5), ("bad", "1")],
+        },
+    ),
+    Spec(
+        "widgets.stencil_explorer",
+        lambda **kw: _closed(widgets.stencil_explorer(**kw)),
+        {"n": 8, "stencil": (1.0, -2.0, 1.0)},
+        {
+            "n": [*size(8, huge=True), ("bad", 2), ("bad", 99)],
+            "stencil": [("bad", (1.0, 2.0)), ("bad", (1.0, math.nan, 1.0)), ("bad", "abc")],
+        },
+    ),
+    Spec(
+        "widgets.conv_arithmetic_explorer",
+        lambda **kw: _closed(widgets.conv_arithmetic_explorer(**kw)),
+        {"n": 8},
+        {"n": [*size(8, huge=True), ("bad", 99)]},
+    ),
+    # ---- gpubench (argument validation; nothing timed for long)
+    Spec(
+        "gpubench.cost_model",
+        gpubench.cost_model,
+        {"size": (1, 2, 2, 3, 4, 4)},
+        {
+            "size": [*shape((1, 2, 2, 3, 4, 4)), ("bad", (1, 2, 3))],
+            "itemsize": [("bad", 0), ("bad", 2.5), ("bad", "4")],
+        },
+    ),
+    Spec(
+        "gpubench.cost_flops",
+        gpubench.cost_flops,
+        {"size": (1, 2, 2, 3, 4, 4)},
+        {"size": [*shape((1, 2, 2, 3, 4, 4)), ("bad", (1, 2, 3))]},
+    ),
+    Spec(
+        "gpubench.correctness_matrix",
+        lambda **kw: len(gpubench.correctness_matrix(**kw)),
+        {"device": "cpu", "methods": ("fold",), "configs": ((1, 0, 1, 0, (3, 3)),)},
+        {
+            "device": [("bad", "no-such-device"), *device_variant()],
+            "methods": [("bad", ("no-such",)), ("bad", "fold")],
+            "configs": [("bad", ((0, 0, 1, 0, (3, 3)),)), ("bad", ((1, 0),))],
+            "batch": size(2, huge=True),
+            "c_in": size(3, huge=True),
+            "size": [*shape((6, 5), huge=True)],
+        },
+    ),
+    Spec(
+        "gpubench.timing_table",
+        lambda **kw: len(gpubench.timing_table(**kw)),
+        {"device": "cpu", "sizes": [(1, 1, 1, 3, 4, 4)], "repeats": 1, "warmup": 0},
+        {
+            "device": [("bad", "no-such-device"), *device_variant()],
+            "sizes": [("bad", [(1, 2, 3)]), ("bad", [(0, 1, 1, 3, 4, 4)]), ("huge", [(HUGE,) * 6])],
+            "repeats": size(1),
+            "warmup": size(0, zero_ok=True),
+        },
+    ),
+    Spec(
+        "gpubench.peak_memory",
+        lambda **kw: sorted(gpubench.peak_memory(**kw)),
+        {"device": "cpu", "size": (1, 1, 1, 3, 4, 4)},
+        {
+            "device": [("bad", "no-such-device"), *device_variant()],
+            "size": [("bad", (1, 2, 3)), ("huge", (HUGE,) * 6)],
+        },
+    ),
+    Spec(
+        "gpubench.determinism",
+        lambda **kw: len(gpubench.determinism(**kw)),
+        {"device": "cpu", "size": (1, 1, 1, 3, 4, 4), "runs": 2},
+        {
+            "device": [("bad", "no-such-device"), *device_variant()],
+            "size": [("bad", (1, 2, 3)), ("huge", (HUGE,) * 6)],
+            "runs": size(2),
+        },
+    ),
+    Spec(
+        "gpubench.device_info",
+        lambda device: sorted(gpubench.device_info(device)),
+        {"device": "cpu"},
+        {"device": [("bad", "no-such-device"), ("bad", None), *device_variant()]},
+    ),
+    Spec(
+        "gpubench.magnitude",
+        gpubench.magnitude,
+        {"Y": _img(1, 2, 3, 3), "w": W2.reshape(2, 1, 3, 3)},
+        {
+            "Y": array(_img(1, 2, 3, 3), numpy_ok=False),
+            "w": array(W2.reshape(2, 1, 3, 3), numpy_ok=False),
+        },
+    ),
+]
+
+
 def _probes() -> list[tuple[Spec, str, str, Any]]:
     return [(s, arg, kind, v) for s in SPECS for arg, vs in s.variants.items() for kind, v in vs]
 
@@ -780,16 +1762,21 @@ def test_bad_input_gets_a_clear_error_or_a_right_result(spec, arg, kind, value):
     assert verdict in ("clear", "right"), f"{spec.name}({arg}={value!r:.80}): {verdict}: {detail}"
 
 
-def _measure() -> None:
-    """Each probe in a forked child limited to 4 GiB and 5 s; counts of the outcomes."""
+def _measure(modules: list[str]) -> None:
+    """Each probe in a forked child limited to 4 GiB and 5 s; counts of the outcomes, in total
+    and per module (only the probes of ``modules`` when given)."""
     import os
     import resource
     import signal
     from collections import Counter
 
     counts: Counter[str] = Counter()
+    per_module: dict[str, Counter[str]] = {}
     rows = []
-    for spec, arg, kind, value in PROBES:
+    for (spec, arg, kind, value), probe_id in zip(PROBES, _ids()):
+        module = spec.name.split(".")[0]
+        if modules and module not in modules:
+            continue
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:  # child
@@ -812,16 +1799,22 @@ def _measure() -> None:
         if kind == "huge" and verdict == "obscure" and "MemoryError" in detail:
             verdict = "slow"  # tried to allocate
         counts[verdict] += 1
-        rows.append((verdict, spec.name, arg, kind, f"{value!r:.40}", detail[:100]))
+        per_module.setdefault(module, Counter())[verdict] += 1
+        rows.append((verdict, probe_id, f"{value!r:.40}", detail[:100]))
     for row in rows:
         if row[0] not in ("clear", "right"):
             print(*row, sep=" | ")
+    for module, c in per_module.items():
+        print(f"{module}: " + ", ".join(f"{k} {c[k]}" for k in OUTCOMES))
     total = sum(counts.values())
+    n_specs = sum(1 for s in SPECS if not modules or s.name.split(".")[0] in modules)
     print(
-        f"{total} probes over {len(SPECS)} callables: "
+        f"{total} probes over {n_specs} callables: "
         + ", ".join(f"{k} {v} ({100 * v / total:.0f}%)" for k, v in counts.most_common())
     )
 
 
+OUTCOMES = ("clear", "right", "obscure", "silent", "slow")
+
 if __name__ == "__main__" and "--measure" in sys.argv:
-    _measure()
+    _measure(sys.argv[sys.argv.index("--measure") + 1 :])
