@@ -30,6 +30,7 @@ import dataclasses
 import functools
 import hashlib
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -482,7 +483,8 @@ def save(name: str, model: nn.Module, history: training.History) -> dict[str, An
     }
     import fcntl  # POSIX only; needed only when retraining
 
-    with open(WEIGHTS / ".lock", "w") as lock:  # parallel trainings update one manifest
+    lock_path = Path(tempfile.gettempdir()) / "convlab-pretrained.lock"
+    with open(lock_path, "w") as lock:  # parallel trainings update one manifest
         fcntl.flock(lock, fcntl.LOCK_EX)
         m = manifest()
         m["torch"] = torch.__version__
