@@ -1,7 +1,7 @@
 """Derivative checks vs ``torch.autograd.gradcheck``, and FFT vs sparse vs ``F.conv2d`` in 2D.
 
 Run: ``python benchmarks/bench_derivative_checks.py [--quick]``. All numbers are ratios measured
-side by side in one run (medians of repeats, ``time.perf_counter``).
+side by side in one run (medians of repeats, :func:`_timing.median`).
 
 Table 1: checking the derivative of ``y -> tanh(K(theta) y)`` (periodic FFT convolution,
 :mod:`convlab.conv_autograd`) with respect to y (n unknowns), float64:
@@ -26,11 +26,11 @@ circularly padded input, relative to the FFT (:class:`convlab.conv.Conv2D`).
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _timing import median
 
 from convlab.checks import jacobian_transpose_test, taylor_test
 from convlab.conv import Conv2D
@@ -47,15 +47,6 @@ class Counted:
     def __call__(self, *args):
         self.calls += 1
         return self.fn(*args)
-
-
-def median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def derivative_checks(sizes, gradcheck_max: int, repeat: int) -> None:
@@ -99,13 +90,15 @@ def _derivative_row(theta, y0, gradcheck_max: int, repeat: int) -> str:
 
     ours()  # warm-up (first FFT plans, torch dispatch); also asserts that both checks pass
     n_f, n_jac = ours()
-    t_ours = median_time(ours, repeat)
-    t_f = median_time(lambda: f_plain(y0), max(repeat, 3))  # one operator application
-    t_jt = median_time(transpose_test, repeat)
+    t_ours = median(ours, repeat, warmup=0)
+    t_f = median(lambda: f_plain(y0), max(repeat, 3), warmup=0)  # one operator application
+    t_jt = median(transpose_test, repeat, warmup=0)
     yr = y0.clone().requires_grad_(True)
-    fast = median_time(lambda: torch.autograd.gradcheck(f_plain, (yr,), fast_mode=True), repeat)
+    fast = median(
+        lambda: torch.autograd.gradcheck(f_plain, (yr,), fast_mode=True), repeat, warmup=0
+    )
     if n <= gradcheck_max:
-        slow = median_time(lambda: torch.autograd.gradcheck(f_plain, (yr,)), 1)
+        slow = median(lambda: torch.autograd.gradcheck(f_plain, (yr,)), 1, warmup=0)
         slow_txt = f"{slow / t_ours:>14.1f}x"
     else:
         slow_txt = f"{'(not run)':>15s}"
@@ -137,8 +130,8 @@ def sparse_checks(sizes, repeat: int) -> None:
             return f.calls
 
         n_f = ours()
-        t_ours = median_time(ours, repeat)
-        t_f = median_time(lambda f=f, y0=y0: f.fn(y0), max(repeat, 3))
+        t_ours = median(ours, repeat, warmup=0)
+        t_f = median(lambda f=f, y0=y0: f.fn(y0), max(repeat, 3), warmup=0)
         print(f"{n:>9d} {1e3 * t_f:>10.2f} {t_ours:>9.3f} {t_ours / t_f:>9.0f}x {n_f:>8d}")
 
 
@@ -163,9 +156,9 @@ def _conv_row(theta: np.ndarray, Y: np.ndarray, repeat: int) -> str:
 
     z = op.K(Y)
     assert np.allclose(K @ Y.ravel(), z.ravel()) and np.allclose(torch_conv()[0, 0], z)
-    t_fft = median_time(lambda: op.K(Y), repeat)
-    t_sp = median_time(lambda: K @ Y.ravel(), repeat)
-    t_torch = median_time(torch_conv, repeat)
+    t_fft = median(lambda: op.K(Y), repeat, warmup=0)
+    t_sp = median(lambda: K @ Y.ravel(), repeat, warmup=0)
+    t_torch = median(torch_conv, repeat, warmup=0)
     return f"{n:>5d}x{n:<5d} {k:>4d}x{k:<3d} {t_sp / t_fft:>10.2f}x {t_torch / t_fft:>12.2f}x"
 
 

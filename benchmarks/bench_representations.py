@@ -25,20 +25,14 @@ import argparse
 import numpy as np
 import scipy.ndimage
 import torch
+from _timing import median
 
-from convlab.device import time_fn
 from convlab.representations import filter_bank, reconstruct, responses
 
 MACHINE_BYTES = 24 * 2**30  # the course machine
 #: do not time a dense least-squares solve above this many GFlop (rough count, see _gflop)
 MAX_GFLOP = 60.0
 LOST = 0.3  # fraction of the responses knocked out for the masked solvers
-
-
-def median(fn, slow: bool = False) -> float:
-    if slow:
-        return time_fn(fn, device="cpu", repeats=1, warmup=0).median
-    return time_fn(fn, device="cpu", repeats=5, warmup=1).median
 
 
 def stacked_matrix(filters: torch.Tensor, n: int) -> np.ndarray:

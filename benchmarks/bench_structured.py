@@ -15,14 +15,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
+from _timing import median
 
-from convlab.device import time_fn
 from convlab.fourier import circulant_eigenvalues, circulant_matvec
 from convlab.structured import conv_matrix
-
-
-def median(fn, repeats: int) -> float:
-    return time_fn(fn, device="cpu", repeats=repeats, warmup=1).median
 
 
 def bench_builders(sizes, loop_max: int, theta: np.ndarray) -> None:

@@ -13,6 +13,10 @@ method                 maths (one example ``y``)          FFT formula (``F`` = f
 ``JT(W)``              ``J_theta(K(theta) y)^T w``        ``Q^T real(ifft(conj(fft(y)) * fft(w)))``
 =====================  =================================  =====================================
 
+As operators (:class:`~convlab.operators.LinearMap`, with ``@``, ``.T``, ``adjoint_test()``,
+``to_dense()``): ``op.as_linear_map()`` is ``Y -> K(theta) Y`` with adjoint ``KT``, and
+``op.jacobian_map()`` is ``v -> J v`` with adjoint ``JT``.
+
 With many examples ``J^T W`` **sums over the examples** (``sum(..., axis=0)`` in Fourier space,
 one inverse FFT, no Python loop); ``J(v)`` and ``K(Y)`` act on every example at once.
 ``of="KT"`` gives the Jacobian of ``K(theta)^T y`` instead, the lecture's layer ``Y K(theta)``
@@ -59,6 +63,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from convlab._validate import as_choice, as_size
+from convlab.operators import LinearMap
 
 __all__ = ["Conv1D", "Conv2D", "MultiChannelConv2D"]
 
@@ -198,6 +203,50 @@ class _ConvBase:
             )
         return self._stencil_out(self._engine.vjp(X, of))
 
+    def _example_shape(self, channels: int) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    def as_linear_map(self, batch: int | None = None) -> LinearMap:
+        """``Y -> K(theta) Y`` as a :class:`~convlab.operators.LinearMap` (adjoint: ``KT``).
+
+        On one example (``batch=None``: shape ``(n,)``, ``(n1, n2)`` or ``(c_in, n1, n2)``) or on
+        ``batch`` examples at once (a leading axis). The matrix is :meth:`matrix` (row-major
+        for 2D; ``matrix`` defaults to column-major, see its docstring).
+        """
+        e = self._engine
+        lead = () if batch is None else (as_size(batch, "batch"),)
+        if batch is None and isinstance(self, MultiChannelConv2D):  # K takes (b, c, n1, n2)
+            fwd, adj = (lambda x: self.K(x[None])[0]), (lambda y: self.KT(y[None])[0])
+        else:
+            fwd, adj = self.K, self.KT
+        return LinearMap(
+            fwd,
+            adj,
+            lead + self._example_shape(e.c_in),
+            lead + self._example_shape(e.c_out),
+            dtype=self.theta.dtype,
+            name=f"{type(self).__name__}.K",
+        )
+
+    def jacobian_map(self, *, of: str = "K") -> LinearMap:
+        """``v -> J v`` (adjoint ``J^T``) as a LinearMap: stencil in, outputs for all of ``Y``.
+
+        The Jacobian of ``K(theta) Y`` (``of="KT"``: of ``K(theta)^T Y``) with respect to
+        ``theta``; needs the examples ``Y`` given at construction.
+        """
+        of = as_choice(of, "of", _OF)
+        Y = self._engine._need_Y()
+        out = self.J(np.zeros_like(self.theta), of=of)
+        return LinearMap(
+            lambda v: self.J(v, of=of),
+            lambda W: self.JT(W, of=of),
+            self.theta.shape,
+            out.shape,
+            dtype=self.theta.dtype,
+            out_dtype=np.result_type(self.theta.dtype, Y.real.dtype),
+            name=f"{type(self).__name__}.J" + ("" if of == "K" else " (of KT)"),
+        )
+
     def eigenvalues(self) -> np.ndarray:
         """``lam = fftn(K u_1)`` per block (FFT order, unsorted; 2D: ``fft2`` layout)."""
         return self._stencil_lam(self._engine.lam)
@@ -264,8 +313,21 @@ class Conv1D(_SingleStencil):
         Z = Z[:, 0, :]
         return Z[0] if single else Z
 
+    def _example_shape(self, channels):
+        return (self.n,)
+
     def matrix(self) -> sp.csr_array:
-        """The n x n circulant ``K(theta)`` (sparse), from :mod:`convlab.structured`."""
+        """The n x n circulant ``K(theta)`` (sparse), from :mod:`convlab.structured`.
+
+        See Also
+        --------
+        convlab.structured.conv_matrix
+            the builder called here; also 'zero' and 'valid' boundaries.
+        convlab.parametric.periodic_conv1d
+            the same matrix as ``mat(Q theta)``.
+        convlab.fourier.circulant_matvec
+            its action by FFT along any axis.
+        """
         from convlab.structured import conv_matrix
 
         return conv_matrix(self.theta, self.n, "periodic")
@@ -310,10 +372,25 @@ class Conv2D(_SingleStencil):
         Z = Z[:, 0]
         return Z[0] if single else Z
 
+    def _example_shape(self, channels):
+        return self.shape
+
     def matrix(self, order: str = "F") -> sp.csr_array:
         """The N x N BCCB ``K(theta)``, N = n1*n2, for images vectorised in ``order``.
 
         ``order="F"`` (default): column-major, MATLAB ``Y(:)``; ``"C"``: numpy ``Y.ravel()``.
+
+        See Also
+        --------
+        convlab.parametric.periodic_conv2d
+            the same matrix (``order='F'``) as ``mat(Q theta)``, theta column-major.
+        convlab.transposed.conv_layer_matrix
+            correlation with zero padding, row-major: flip the stencil and pad
+            circularly (L-1-L//2 before, L//2 after) to get ``matrix(order='C')``.
+        convlab.matlab.convmtx2
+            full (not periodic) convolution, column-major.
+        convlab.representations.filter_bank_operator
+            a stack of these (row-major), applied by FFT.
         """
         return _bccb(self.theta, self.shape, order)
 
@@ -360,6 +437,9 @@ class MultiChannelConv2D(_ConvBase):
     def _out(self, Z, single):
         return Z
 
+    def _example_shape(self, channels):
+        return (channels, *self.shape)
+
     def _stencil_in(self, v, name):
         v = _real_float(v, name)
         if v.shape != self.theta.shape:
@@ -382,7 +462,15 @@ class MultiChannelConv2D(_ConvBase):
         return super().JT(W)
 
     def matrix(self, order: str = "F") -> sp.csr_array:
-        """The block matrix ``[K^{oi}]`` (c_out*N x c_in*N): channel blocks, images in ``order``."""
+        """The block matrix ``[K^{oi}]`` (c_out*N x c_in*N): channel blocks, images in ``order``.
+
+        See Also
+        --------
+        convlab.conv.Conv2D.matrix
+            one block.
+        convlab.transposed.conv_layer_matrix
+            channels too, but correlation, zero padding and row-major only.
+        """
         c_out, c_in = self.theta.shape[:2]
         return sp.csr_array(
             sp.block_array(

@@ -18,6 +18,9 @@ CT                           :class:`Radon` (sparse matrix, :func:`fbp` (ramp fi
                              parallel beam)                 :func:`sparse_view_fbp`
 ============================ ============================== ====================================
 
+Each operator also offers ``as_linear_map(...)``: a :class:`~convlab.operators.LinearMap` on
+one image (MRI with ``inner="real"``), for ``@``, ``.T``, ``to_dense()`` and ``adjoint_test()``.
+
 Conventions (stated once, used everywhere)
 -------------------------------------------
 * **Shapes.** Operators act on the last two axes of a torch tensor ``(..., H, W)``: a single
@@ -76,6 +79,7 @@ from convlab._validate import (
     as_size,
     as_vector,
 )
+from convlab.operators import LinearMap
 
 __all__ = [
     "UPSAMPLE_MODES",
@@ -126,6 +130,9 @@ class AveragePool:
     (every input pixel lies in exactly one block, so the adjoint copies the block's value back to
     its ``r^2`` pixels with the same weight ``1 / r^2``). ``A A^T = I / r^2``; ``r^2 A^T`` is
     nearest-neighbour upsampling, a right inverse of ``A``.
+
+    See Also: :func:`convlab.pooling.avg_pool2d_matrix` is the same operator as a sparse matrix,
+    column-major by default (``order="C"`` gives this one's row-major matrix).
 
     MATLAB: ``y = blockproc(x, [r r], @(b) mean(b.data(:)))`` (or
     ``squeeze(mean(mean(reshape(x, r, H/r, r, W/r), 1), 3))``);
@@ -183,6 +190,26 @@ class AveragePool:
         y = _image(y, "y")
         r = self.r
         return y.repeat_interleave(r, dim=-2).repeat_interleave(r, dim=-1) / (r * r)
+
+    def as_linear_map(
+        self, shape: Sequence[int], *, dtype: torch.dtype = torch.float64, device: Any = None
+    ) -> LinearMap:
+        """This operator on inputs of shape ``(..., H, W)`` as a :class:`LinearMap`.
+
+        Row-major pixels: the matrix is ``pooling.avg_pool2d_matrix((H, W), r, order="C")``
+        (whose default ``order="F"`` is column-major).
+        """
+        shape = tuple(as_size(s, "shape") for s in shape)
+        return LinearMap(
+            self.forward,
+            self.adjoint,
+            shape,
+            self.output_shape(shape),
+            backend="torch",
+            dtype=dtype,
+            device=device,
+            name=repr(self),
+        )
 
 
 def upsample(y: Any, r: int, mode: str = "bicubic") -> torch.Tensor:
@@ -337,6 +364,38 @@ class FourierSampling:
     def zero_filled(self, y: Any) -> torch.Tensor:
         """The zero-filled reconstruction ``Re(ifft2(M * y, "ortho"))`` (= :meth:`adjoint`)."""
         return self.adjoint(y)
+
+    def as_linear_map(
+        self, *, dtype: torch.dtype = torch.float64, complex_input: bool = False
+    ) -> LinearMap:
+        """``A`` on one ``(H, W)`` image as a :class:`LinearMap`.
+
+        Default: real images (``dtype`` float32/float64) to complex k-space with
+        ``inner="real"``, adjoint :meth:`adjoint` (``Re <A x, y> = <x, A^* y>``).
+        ``complex_input=True``: the complex-linear extension on complex images (``dtype``
+        complex64/complex128), Hermitian, adjoint :meth:`adjoint_complex`.
+        """
+        cdt = {torch.float32: torch.complex64, torch.float64: torch.complex128}
+        if complex_input:  # C^n -> C^n, complex-linear: the Hermitian adjoint
+            dtype, out_dtype = cdt.get(dtype, dtype), None
+            adjoint, inner, name = self.adjoint_complex, "hermitian", "FourierSampling (complex)"
+        elif dtype in cdt:  # R^n -> C^n, only R-linear: Re <A x, y> = <x, A^* y>
+            out_dtype = cdt[dtype]
+            adjoint, inner, name = self.adjoint, "real", "FourierSampling"
+        else:
+            raise TypeError(f"dtype must be torch.float32 or torch.float64, got {dtype}")
+        return LinearMap(
+            self.forward,
+            adjoint,
+            self.in_shape,
+            self.out_shape,
+            backend="torch",
+            dtype=dtype,
+            out_dtype=out_dtype,
+            device=self.mask.device,
+            inner=inner,
+            name=name,
+        )
 
 
 def random_mask(
@@ -615,6 +674,23 @@ class Radon:
         _check_hw(y, self.out_shape, "y")
         _, AT = self._mats(y.dtype, y.device)
         return self._apply(AT, y, self.out_shape, self.in_shape)
+
+    def as_linear_map(self, *, dtype: torch.dtype = torch.float64, device: Any = None) -> LinearMap:
+        """This operator on one ``(size, size)`` image as a :class:`LinearMap` (torch sparse).
+
+        ``aslinearmap(self.matrix, in_shape=..., out_shape=...)`` is the same operator held as
+        the scipy matrix.
+        """
+        return LinearMap(
+            self.forward,
+            self.adjoint,
+            self.in_shape,
+            self.out_shape,
+            backend="torch",
+            dtype=dtype,
+            device=device,
+            name=repr(self),
+        )
 
 
 def fbp(sinogram: Any, theta: Any, size: int) -> torch.Tensor:

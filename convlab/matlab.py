@@ -637,6 +637,20 @@ def convmtx(h: npt.ArrayLike, n: int, *, row: bool = False) -> scipy.sparse.csr_
     -------
     scipy.sparse.csr_array, dtype of ``h``
 
+    See Also
+    --------
+    convlab.toeplitz.full_conv_matrix
+        the same matrix as a dense torch tensor.
+    convlab.structured.conv_matrix
+        'same' size (centred at L//2) with zero/periodic/valid boundaries.
+    convlab.transposed.conv_layer_matrix
+        correlation: the same matrix from the flipped ``h[::-1][None, None]`` and
+        ``padding=m - 1``.
+    convlab.transposed.conv_transpose_layer_matrix
+        stride 1, no padding: the same matrix from ``h[None, None]``.
+    convlab.matlab.convmtx2
+        the 2D version, column-major.
+
     Examples
     --------
     >>> convmtx([1, 2, 3], 2).toarray()
@@ -684,6 +698,19 @@ def convmtx2(H: npt.ArrayLike, m: int, n: int) -> scipy.sparse.csr_array:
     Returns
     -------
     scipy.sparse.csr_array, dtype of ``H``
+
+    See Also
+    --------
+    convlab.toeplitz.doubly_blocked_toeplitz
+        row-major: ``doubly_blocked_toeplitz(H, (m, n))`` is this matrix with rows and
+        columns permuted from F to C order (conv2 is commutative).
+    convlab.conv.Conv2D.matrix
+        periodic and 'same' size (centred at L//2), column-major by default too.
+    convlab.transposed.conv_layer_matrix
+        correlation, zero padding, row-major (flipped kernel and padding k - 1 give the full
+        convolution).
+    convlab.matlab.convmtx
+        the 1D version.
 
     Examples
     --------

@@ -1,20 +1,32 @@
-"""Linear operators and their matrices: probing with unit vectors, and a small ``LinearMap``.
+"""The operator layer: every linear operator of the course as one :class:`LinearMap`.
 
 Every linear ``f: R^n -> R^m`` *is* a matrix ``A`` with ``f(x) = A x``; its columns are the
 images of the unit vectors, ``A[:, j] = f(e_j)``, equivalently ``A[i, j] = e_i^T f(e_j)``
 (the lecture's "Linear operator = matrix"). :func:`matrix_of` builds ``A`` that way, for numpy
 and torch functions, dense or ``scipy.sparse``. Forming ``A`` costs ``n`` evaluations of ``f``
-and ``m*n`` memory, so in practice one keeps the *operator*: :class:`LinearMap` holds a forward
-and an adjoint function and supports ``A @ x``, ``A.T @ y``, ``A.to_dense()`` (probing) and a
-dot test.
+and ``m*n`` memory, so in practice one keeps the *operator*:
+
+* :class:`LinearMap` is the base class: shapes, dtype, backend (numpy or torch), an inner
+  product (``"hermitian"``, or ``"real"`` for R-linear maps such as MRI), the hooks
+  ``_matvec``/``_rmatvec``, and ``A @ x``, ``A.H``/``A.T``, composition, sums, ``to_dense``,
+  ``to_sparse``, ``to_scipy``, ``adjoint_test()``, ``norm()``.
+* :func:`aslinearmap` turns matrices (dense, sparse, torch), scipy LinearOperators,
+  ``(forward, adjoint)`` pairs and objects with ``as_linear_map()`` into one.
+
+Where the course's operators live: the structured builders return sparse matrices
+(``aslinearmap(conv_matrix(...))``); ``Conv1D/Conv2D/MultiChannelConv2D`` keep the lecture's
+``K/KT/J/JT`` and offer ``as_linear_map()`` / ``jacobian_map()``; the parametric models offer
+``jacobian_map()``; ``inverse.AveragePool/FourierSampling/Radon`` offer ``as_linear_map()``;
+``transposed.conv_operator`` and ``upsample_operator`` return LinearMaps;
+``representations.filter_bank_operator`` is the filter bank of notebook 09.
 
 Conventions
 -----------
 * **Vectorisation is row-major** (C order, numpy/torch ``reshape(-1)``): an input of shape
   ``in_shape`` becomes the vector ``x.reshape(-1)``; MATLAB's ``X(:)`` is column-major, so a
   MATLAB matrix of the same operator is this one with rows and columns permuted.
-* Real operators; the adjoint is the transpose, ``<A x, y> = <x, A^T y>`` with
-  ``<a, b> = sum(a * b)`` over all entries.
+* The adjoint is defined by the inner product: ``<a, b> = sum(conj(a) * b)`` (Hermitian), or
+  its real part for ``inner="real"``; for real operators it is the transpose.
 
 Examples
 --------
@@ -24,6 +36,9 @@ Examples
 array([[2., 1., 0., 0.],
        [0., 2., 1., 0.],
        [0., 0., 2., 1.]])
+>>> M = aslinearmap(A, name="conv")
+>>> (M.H @ M).shape, round(M.norm(), 6) == round(float(np.linalg.norm(A, 2)), 6)
+((4, 4), True)
 """
 
 from __future__ import annotations
@@ -37,7 +52,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from convlab._validate import as_choice, as_size
 
-__all__ = ["LinearMap", "is_linear", "matrix_of"]
+__all__ = ["LinearMap", "MatrixMap", "aslinearmap", "is_linear", "matrix_of"]
 
 BACKENDS = ("numpy", "torch")
 
@@ -154,13 +169,13 @@ def matrix_of(
                     idx = torch.arange(stop - start, device=device)
                     probes[idx, idx + start] = 1
                     out = f(probes.reshape(stop - start, *in_shape))
-                    cols.append(out.detach().reshape(stop - start, -1).cpu().numpy())
+                    cols.append(out.detach().resolve_conj().reshape(stop - start, -1).cpu().numpy())
             else:
                 for j in range(n):
                     e = torch.zeros(n, dtype=dt, device=device)
                     e[j] = 1
                     out = f(e.reshape(in_shape))
-                    cols.append(out.detach().reshape(1, -1).cpu().numpy())
+                    cols.append(out.detach().resolve_conj().reshape(1, -1).cpu().numpy())
     widths = {c.shape[1] for c in cols}
     if len(widths) != 1:
         raise ValueError(f"f returned outputs of different sizes {sorted(widths)}: not linear")
@@ -210,123 +225,312 @@ def is_linear(
     return bool(np.abs(lhs - rhs).max(initial=0) <= rtol * scale and not np.any(zero))
 
 
+def _is_torch_dtype(dtype: Any) -> bool:
+    return type(dtype).__module__.startswith("torch") and type(dtype).__name__ == "dtype"
+
+
+def _default_dtype(backend: str, dtype: Any) -> Any:
+    """The working dtype: a numpy dtype (numpy backend) or a torch dtype (torch backend)."""
+    if backend == "numpy":
+        if _is_torch_dtype(dtype):
+            raise TypeError(f"dtype must be a numpy dtype for backend='numpy', got {dtype}")
+        return np.dtype(np.float64 if dtype is None else dtype)
+    import torch
+
+    if dtype is None:
+        return torch.float64
+    if not _is_torch_dtype(dtype):
+        raise TypeError(f"dtype must be a torch dtype for backend='torch', got {dtype!r}")
+    return dtype
+
+
+def _dtype_for(backend: str, dtype: Any) -> Any:
+    """``dtype`` as a numpy dtype (numpy backend) or a torch dtype (torch backend)."""
+    import torch
+
+    if backend == "numpy" and _is_torch_dtype(dtype):
+        return torch.empty(0, dtype=dtype).numpy().dtype
+    if backend == "torch" and not _is_torch_dtype(dtype):
+        return torch.from_numpy(np.empty(0, dtype=dtype)).dtype
+    return dtype
+
+
+def _is_complex_dtype(dtype: Any) -> bool:
+    return bool(dtype.is_complex) if _is_torch_dtype(dtype) else np.dtype(dtype).kind == "c"
+
+
+def _real_dtype(dtype: Any) -> Any:
+    """float32 for complex64, float64 for complex128; real dtypes unchanged."""
+    if _is_torch_dtype(dtype):
+        import torch
+
+        return {torch.complex64: torch.float32, torch.complex128: torch.float64}.get(dtype, dtype)
+    return np.finfo(np.dtype(dtype)).dtype if np.dtype(dtype).kind == "c" else np.dtype(dtype)
+
+
+def _to_real(z: Any) -> Any:
+    """Complex array ``(...)`` -> real ``(..., 2)`` (real and imaginary parts); C^k as R^2k."""
+    if _is_tensor(z):
+        import torch
+
+        return torch.view_as_real(z.resolve_conj())
+    return np.stack([z.real, z.imag], axis=-1)
+
+
+def _from_real(x: Any) -> Any:
+    """Real ``(..., 2)`` -> complex ``(...)``: the inverse of :func:`_to_real`."""
+    if _is_tensor(x):
+        import torch
+
+        return torch.view_as_complex(x.contiguous())
+    z = x[..., 0] + 1j * x[..., 1]
+    return z.astype(np.result_type(x.dtype, np.complex64), copy=False)
+
+
+INNERS = ("hermitian", "real")
+
+
 class LinearMap:
-    """A linear operator given by its forward and adjoint functions: ``A @ x``, ``A.T @ y``.
+    """A linear operator with shapes, a dtype and an adjoint: the base class of convlab.
+
+    Two ways to make one:
+
+    * pass two callables, ``LinearMap(forward, adjoint, in_shape, out_shape)``;
+    * subclass and override the hooks :meth:`_matvec` (``x`` of shape ``in_shape`` -> array of
+      shape ``out_shape``) and :meth:`_rmatvec` (back). Hooks receive and return arrays of the
+      backend (numpy arrays or torch tensors) in their natural shapes; everything else --
+      flat vectors, numpy/torch conversion, shape checks -- is done once, here.
+
+    Then ``A @ x`` (= ``A.forward(x)`` = ``A(x)``), ``A.H @ y`` (= ``A.adjoint(y)`` =
+    ``A.rmatvec(y)``), ``A.T``, ``A @ B`` (composition), ``A + B``, ``c * A``,
+    :meth:`to_dense` (probing), :meth:`to_sparse`, :meth:`to_scipy`, :meth:`adjoint_test`,
+    :meth:`norm` (power iteration) and :meth:`real_view`.
 
     Parameters
     ----------
-    forward, adjoint : callable
-        ``forward`` maps an array of shape ``in_shape`` to one of shape ``out_shape``;
-        ``adjoint`` goes back. Both take numpy arrays (``backend="numpy"``) or tensors
-        (``backend="torch"``); ``A @ x`` converts ``x`` as needed and returns the type it got.
-    in_shape, out_shape : tuple of int
+    forward, adjoint : callable, optional
+        Natural-shape functions (see above); omit them in a subclass that overrides the hooks.
+    in_shape, out_shape : int or tuple of int
         Natural shapes. ``A @ x`` accepts ``x`` of shape ``in_shape`` (returns shape
         ``out_shape``) or a flat vector of length ``n`` (returns a flat vector).
     backend : "numpy" or "torch"
-    dtype, device : torch dtype and device used when a numpy array is fed to a torch map
-        (default float64, CPU).
+        What the hooks eat. ``A @ x`` converts ``x`` as needed and returns the type it got.
+    dtype : numpy dtype (numpy backend) or torch dtype (torch backend)
+        Working dtype of the input space (default float64); used for probes, random vectors
+        and to convert numpy input of a torch map.
+    out_dtype : optional
+        Dtype of the output space, if it differs (a real image mapped to complex k-space).
+    device : torch device, optional (torch backend).
+    inner : "hermitian" (default) or "real"
+        The inner product that defines the adjoint. ``"hermitian"``: ``<a, b> = sum(conj(a) b)``,
+        the adjoint is the conjugate transpose. ``"real"``: complex spaces are viewed as real
+        ones (``C^k = R^2k``), ``<a, b> = Re sum(conj(a) b)``, for maps that are only R-linear
+        (the MRI operator of a real image: ``Re <A x, y> = <x, A^* y>``).
     name : str
+
+    Notes
+    -----
+    Row-major vectorisation on both sides: the matrix of ``A`` acts on ``x.reshape(-1)``.
+    ``A.T`` is the transpose, ``A.H`` the adjoint; they coincide for real operators and for
+    ``inner="real"`` (where the adjoint is the transpose of the real matrix).
 
     Examples
     --------
     >>> import numpy as np
-    >>> A = LinearMap(np.cumsum, lambda y: np.cumsum(y[::-1])[::-1], (3,), (3,), name="cumsum")
+    >>> A = LinearMap(np.cumsum, lambda y: np.cumsum(y[::-1])[::-1], 3, 3, name="cumsum")
+    >>> A
+    <LinearMap 'cumsum' 3x3: (3,) -> (3,), numpy float64>
     >>> A.to_dense()
     array([[1., 0., 0.],
            [1., 1., 0.],
            [1., 1., 1.]])
-    >>> np.array_equal(A.T.to_dense(), A.to_dense().T)
-    True
+    >>> np.array_equal(A.T.to_dense(), A.to_dense().T), A.adjoint_test().passed
+    (True, True)
     """
+
+    __array_ufunc__ = None  # ``ndarray @ A`` and ``ndarray * A`` defer to (or refuse) A
 
     def __init__(
         self,
-        forward: Callable[[Any], Any],
-        adjoint: Callable[[Any], Any],
-        in_shape: int | Sequence[int],
-        out_shape: int | Sequence[int],
+        forward: Callable[[Any], Any] | None = None,
+        adjoint: Callable[[Any], Any] | None = None,
+        in_shape: int | Sequence[int] | None = None,
+        out_shape: int | Sequence[int] | None = None,
         *,
         backend: str = "numpy",
         dtype: Any = None,
+        out_dtype: Any = None,
         device: Any = None,
+        inner: str = "hermitian",
         name: str = "",
     ) -> None:
-        if not callable(forward) or not callable(adjoint):
-            raise TypeError("forward and adjoint must be callable")
-        self.forward = forward
-        self.adjoint = adjoint
+        for fn, label in ((forward, "forward"), (adjoint, "adjoint")):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{label} must be callable, got {type(fn).__name__}")
+        if (forward is None) != (adjoint is None):
+            raise TypeError("give both forward and adjoint, or neither (and override the hooks)")
+        if forward is None and type(self)._matvec is LinearMap._matvec:
+            raise TypeError("forward and adjoint must be callable (or override _matvec)")
+        if in_shape is None or out_shape is None:
+            raise TypeError("in_shape and out_shape are required")
+        self._fwd, self._adj = forward, adjoint
         self.in_shape = _as_shape(in_shape, "in_shape")
         self.out_shape = _as_shape(out_shape, "out_shape")
         self.backend = as_choice(backend, "backend", BACKENDS)
-        self.dtype = dtype
+        self.dtype = _default_dtype(self.backend, dtype)
+        self.out_dtype = self.dtype if out_dtype is None else _default_dtype(backend, out_dtype)
         self.device = device
+        self.inner = as_choice(inner, "inner", INNERS)
         self.name = name
 
+    # -- the two hooks: natural shapes, backend arrays -------------------------------------------
+    def _matvec(self, x: Any) -> Any:
+        """``A x`` for ``x`` of shape ``in_shape`` (backend array); override in subclasses."""
+        return self._fwd(x)  # type: ignore[misc]
+
+    def _rmatvec(self, y: Any) -> Any:
+        """``A^H y`` (``A^*`` for ``inner="real"``) for ``y`` of shape ``out_shape``."""
+        return self._adj(y)  # type: ignore[misc]
+
+    # -- description ---------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, int]:
         """(m, n) of the matrix: output size by input size."""
         return int(np.prod(self.out_shape)), int(np.prod(self.in_shape))
 
+    @property
+    def is_complex(self) -> bool:
+        """Is either space complex?"""
+        return _is_complex_dtype(self.dtype) or _is_complex_dtype(self.out_dtype)
+
+    def _dtype_label(self) -> str:
+        def name(dt: Any) -> str:
+            return str(dt).removeprefix("torch.") if _is_torch_dtype(dt) else np.dtype(dt).name
+
+        label = name(self.dtype)
+        return label if self.out_dtype == self.dtype else f"{label} -> {name(self.out_dtype)}"
+
     def __repr__(self) -> str:
         label = f" {self.name!r}" if self.name else ""
+        inner = ", inner='real'" if self.inner == "real" else ""
+        cls = type(self).__name__
+        cls = "LinearMap" if cls.startswith("_") else cls  # derived maps show as LinearMap
         return (
-            f"<LinearMap{label} {self.shape[0]}x{self.shape[1]}: {self.in_shape} -> "
-            f"{self.out_shape}, {self.backend}>"
+            f"<{cls}{label} {self.shape[0]}x{self.shape[1]}: {self.in_shape} -> "
+            f"{self.out_shape}, {self.backend} {self._dtype_label()}{inner}>"
         )
 
-    @property
-    def T(self) -> LinearMap:
-        """The adjoint (transpose) operator: forward and adjoint swapped."""
-        return LinearMap(
-            self.adjoint,
-            self.forward,
-            self.out_shape,
-            self.in_shape,
-            backend=self.backend,
-            dtype=self.dtype,
-            device=self.device,
-            name=f"{self.name}.T" if self.name else "",
-        )
-
-    H = T  # real operators: the adjoint is the transpose
-
-    def _apply(self, fn: Callable[[Any], Any], x: Any, shp_in: tuple, shp_out: tuple) -> Any:
+    # -- application ---------------------------------------------------------------------------
+    def _apply(
+        self, fn: Callable[[Any], Any], x: Any, shp_in: tuple, shp_out: tuple, dt: Any, name: str
+    ) -> Any:
+        if not hasattr(x, "shape"):
+            raise TypeError(
+                f"{name} must be a numpy array or a torch tensor, got {type(x).__name__}"
+            )
         size = int(np.prod(shp_in))
-        flat = tuple(x.shape) == (size,) and shp_in != (size,)
-        if tuple(x.shape) != shp_in and not flat:
-            raise ValueError(f"x must have shape {shp_in} or ({size},), got {tuple(x.shape)}")
+        xs = tuple(x.shape)
+        flat = xs == (size,) and shp_in != (size,)
+        if xs != shp_in and not flat:
+            want = f"{shp_in}" if shp_in == (size,) else f"{shp_in} or ({size},)"
+            raise ValueError(f"{name} must have shape {want}, got {xs}")
         was_tensor = _is_tensor(x)
         if self.backend == "torch" and not was_tensor:
             import torch
 
-            dt = self.dtype if self.dtype is not None else torch.float64
-            xin = torch.as_tensor(np.asarray(x), dtype=dt, device=self.device)
+            x_np = np.asarray(x)
+            if np.iscomplexobj(x_np) and not _is_complex_dtype(dt):
+                raise TypeError(f"{name} is complex, but {self!r} has a real space ({dt})")
+            xin = torch.as_tensor(x_np, dtype=dt, device=self.device)
         elif self.backend == "numpy" and was_tensor:
-            xin = x.detach().cpu().numpy()
+            xin = x.detach().resolve_conj().cpu().numpy()
         else:
             xin = x
         y = fn(xin.reshape(shp_in))
         if tuple(y.shape) != shp_out:
             raise ValueError(f"{self!r}: function returned shape {tuple(y.shape)}, not {shp_out}")
         if self.backend == "torch" and not was_tensor:
-            y = y.detach().cpu().numpy()
+            y = y.detach().resolve_conj().cpu().numpy()
         elif self.backend == "numpy" and was_tensor:
             import torch
 
-            y = torch.as_tensor(np.ascontiguousarray(y), dtype=x.dtype, device=x.device)
+            y = np.ascontiguousarray(y)
+            y_dt = x.dtype if not np.iscomplexobj(y) or x.dtype.is_complex else None
+            y = torch.as_tensor(y, dtype=y_dt, device=x.device)
         return y.reshape(-1) if flat else y
 
+    def forward(self, x: Any) -> Any:
+        """``A x``: ``x`` of shape ``in_shape`` (or flat); numpy or torch in, the same out."""
+        return self._apply(self._matvec, x, self.in_shape, self.out_shape, self.dtype, "x")
+
+    def adjoint(self, y: Any) -> Any:
+        """``A^H y`` (``A^* y`` for ``inner="real"``): ``y`` of shape ``out_shape`` (or flat)."""
+        return self._apply(self._rmatvec, y, self.out_shape, self.in_shape, self.out_dtype, "y")
+
+    def __call__(self, x: Any) -> Any:
+        return self.forward(x)
+
     def __matmul__(self, x: Any) -> Any:
-        return self._apply(self.forward, x, self.in_shape, self.out_shape)
+        if isinstance(x, LinearMap):
+            return _Composed(self, x)
+        return self.forward(x)
 
     def rmatvec(self, y: Any) -> Any:
-        """``A^T y``."""
-        return self._apply(self.adjoint, y, self.out_shape, self.in_shape)
+        """``A^H y``: the same as :meth:`adjoint` (scipy's name)."""
+        return self.adjoint(y)
 
+    # -- derived operators ---------------------------------------------------------------------
+    @property
+    def H(self) -> LinearMap:
+        """The adjoint operator ``A^H``: forward and adjoint swapped."""
+        return _Adjoint(self)
+
+    @property
+    def T(self) -> LinearMap:
+        """The transpose: ``A^H`` for real operators and ``inner="real"``, else ``conj(A^H)``."""
+        if not self.is_complex or self.inner == "real":
+            return self.H
+        return _Conjugate(self.H)
+
+    def __add__(self, other: Any) -> LinearMap:
+        if not isinstance(other, LinearMap):
+            return NotImplemented
+        return _Sum(self, other)
+
+    def __sub__(self, other: Any) -> LinearMap:
+        if not isinstance(other, LinearMap):
+            return NotImplemented
+        return _Sum(self, _Scaled(other, -1.0))
+
+    def __neg__(self) -> LinearMap:
+        return _Scaled(self, -1.0)
+
+    def __mul__(self, c: Any) -> LinearMap:
+        if not isinstance(c, (int, float, complex, np.number)) or isinstance(c, bool):
+            return NotImplemented
+        return _Scaled(self, c)
+
+    __rmul__ = __mul__
+
+    def real_view(self) -> LinearMap:
+        """The same operator on real arrays: complex spaces become real ``(..., 2)`` arrays.
+
+        ``C^k`` is viewed as ``R^2k`` (real and imaginary parts in a trailing axis), so the
+        result is a real operator whose transpose is this operator's adjoint -- for
+        ``inner="real"`` maps (R-linear, e.g. MRI) this is *the* matrix of the operator.
+        """
+        return _RealView(self)
+
+    # -- representations -----------------------------------------------------------------------
     def to_dense(self, *, sparse: bool = False) -> np.ndarray | sp.csr_array:
-        """The matrix, by probing unit vectors (``n`` forward calls)."""
+        """The ``m x n`` matrix, by probing unit vectors (``n`` forward calls)."""
+        if self.inner == "real" and _is_complex_dtype(self.dtype):
+            raise ValueError(
+                f"{self!r} is only R-linear on a complex input space: it has no complex matrix; "
+                "use .real_view().to_dense()"
+            )
         return matrix_of(
-            self.forward,
+            self._matvec,
             self.in_shape,
             backend=self.backend,
             dtype=self.dtype,
@@ -334,31 +538,412 @@ class LinearMap:
             sparse=sparse,
         )
 
+    def to_sparse(self) -> sp.csr_array:
+        """The matrix as a ``scipy.sparse.csr_array`` (its exact nonzeros)."""
+        return sp.csr_array(self.to_dense(sparse=True))
+
     def to_scipy(self) -> LinearOperator:
-        """A ``scipy.sparse.linalg.LinearOperator`` on flat float64 vectors (for lsqr, svds...)."""
+        """A ``scipy.sparse.linalg.LinearOperator`` on flat vectors (for lsqr, cg, svds...).
+
+        Works in float64 (complex128 for complex operators). ``inner="real"`` maps: use
+        ``real_view().to_scipy()`` (scipy's adjoint is Hermitian).
+        """
+        if self.inner == "real" and self.is_complex:
+            raise ValueError(f"{self!r} is R-linear: use .real_view().to_scipy()")
         m, n = self.shape
+        dt = np.complex128 if self.is_complex else np.float64
 
         def mv(v: np.ndarray) -> np.ndarray:
-            return np.asarray(self @ np.asarray(v, dtype=np.float64).reshape(n)).reshape(-1)
+            x = np.asarray(v).reshape(n)
+            x = x if _is_complex_dtype(self.dtype) else _real_part(x, "x")
+            return np.asarray(self.forward(x), dtype=dt).reshape(-1)
 
         def rmv(v: np.ndarray) -> np.ndarray:
-            return np.asarray(self.rmatvec(np.asarray(v, dtype=np.float64).reshape(m))).reshape(-1)
+            y = np.asarray(v).reshape(m)
+            y = y if _is_complex_dtype(self.out_dtype) else _real_part(y, "y")
+            return np.asarray(self.adjoint(y), dtype=dt).reshape(-1)
 
-        return LinearOperator((m, n), matvec=mv, rmatvec=rmv, dtype=np.float64)
+        return LinearOperator((m, n), matvec=mv, rmatvec=rmv, dtype=dt)
 
     def adjoint_test(self, **kwargs: Any) -> Any:
-        """Normalised dot test of (forward, adjoint); see :func:`convlab.checks.adjoint_test`."""
+        """Normalised dot test of :meth:`forward` against :meth:`adjoint`.
+
+        :func:`convlab.checks.adjoint_test` with this operator's shapes and dtype (keyword
+        arguments are passed on). ``inner="real"`` maps are tested through :meth:`real_view`.
+        """
         from convlab.checks import adjoint_test
 
-        if self.backend == "torch":
-            import torch
-
-            kwargs.setdefault("dtype", self.dtype if self.dtype is not None else torch.float64)
-            kwargs.setdefault("device", self.device)
+        A = self.real_view() if self.inner == "real" else self
+        kwargs.setdefault("dtype", A.dtype)
+        if A.backend == "torch":
+            kwargs.setdefault("device", A.device)
         return adjoint_test(
-            self.forward,
-            self.adjoint,
-            in_shape=self.in_shape,
-            out_shape=self.out_shape,
-            **kwargs,
+            A.forward, A.adjoint, in_shape=A.in_shape, out_shape=A.out_shape, **kwargs
         )
+
+    def norm(self, *, n_iter: int = 100, rtol: float = 1e-10, seed: int = 0) -> float:
+        """``||A||_2`` (largest singular value) by power iteration on ``A^H A``.
+
+        Starts from a seeded random vector and stops when the estimate changes by less than
+        ``rtol`` (relative) or after ``n_iter`` steps.
+        """
+        n_iter = as_size(n_iter, "n_iter")
+        A = self.real_view() if self.inner == "real" else self
+        op = A.to_scipy()
+        rng = np.random.default_rng(seed)
+        x = rng.standard_normal(op.shape[1])
+        if np.issubdtype(op.dtype, np.complexfloating):
+            x = x + 1j * rng.standard_normal(op.shape[1])
+        x /= np.linalg.norm(x)
+        sigma = 0.0
+        for _ in range(n_iter):
+            z = op.rmatvec(op.matvec(x))  # A^H A x
+            lam = float(np.linalg.norm(z))
+            if lam == 0.0:
+                return 0.0
+            x = z / lam
+            new = float(np.sqrt(lam))
+            if abs(new - sigma) <= rtol * new:
+                return new
+            sigma = new
+        return sigma
+
+
+def _label(A: LinearMap) -> str:
+    """``A``'s name, or its class and size when it has none (for derived operators' names)."""
+    return A.name or f"{type(A).__name__.lstrip('_')} {A.shape[0]}x{A.shape[1]}"
+
+
+def _spaces_of(A: LinearMap, **changes: Any) -> dict[str, Any]:
+    """``A``'s constructor keywords (shapes, backend, dtypes, device, inner), some changed."""
+    kw = {
+        "in_shape": A.in_shape,
+        "out_shape": A.out_shape,
+        "backend": A.backend,
+        "dtype": A.dtype,
+        "out_dtype": A.out_dtype,
+        "device": A.device,
+        "inner": A.inner,
+    }
+    kw.update(changes)
+    return kw
+
+
+def _real_part(x: np.ndarray, name: str) -> np.ndarray:
+    if np.iscomplexobj(x):
+        if np.any(x.imag):
+            raise TypeError(f"{name} must be real for a real space, got complex values")
+        return x.real
+    return x
+
+
+class _Adjoint(LinearMap):
+    def __init__(self, A: LinearMap) -> None:
+        super().__init__(
+            **_spaces_of(
+                A,
+                in_shape=A.out_shape,
+                out_shape=A.in_shape,
+                dtype=A.out_dtype,
+                out_dtype=A.dtype,
+                name=f"{_label(A)}.H",
+            )
+        )
+        self.A = A
+
+    def _matvec(self, x: Any) -> Any:
+        return self.A.adjoint(x)  # public: honours an instance that replaced .adjoint
+
+    def _rmatvec(self, y: Any) -> Any:
+        return self.A.forward(y)
+
+    @property
+    def H(self) -> LinearMap:
+        return self.A
+
+
+class _Conjugate(LinearMap):
+    """``x -> conj(A conj(x))``: turns ``A^H`` into ``A^T``."""
+
+    def __init__(self, A: LinearMap) -> None:
+        super().__init__(**_spaces_of(A, name=f"conj({_label(A)})"))
+        self.A = A
+
+    def _matvec(self, x: Any) -> Any:
+        return self.A.forward(x.conj()).conj()
+
+    def _rmatvec(self, y: Any) -> Any:
+        return self.A.adjoint(y.conj()).conj()
+
+
+class _Composed(LinearMap):
+    """``A @ B``: first ``B``, then ``A`` (``B``'s output reshaped to ``A``'s input)."""
+
+    def __init__(self, A: LinearMap, B: LinearMap) -> None:
+        if A.shape[1] != B.shape[0]:
+            raise ValueError(f"cannot compose {A!r} @ {B!r}: sizes {A.shape} and {B.shape}")
+        if A.inner != B.inner and (A.is_complex or B.is_complex):
+            raise ValueError("cannot compose an inner='real' map with a complex Hermitian one")
+        super().__init__(
+            in_shape=B.in_shape,
+            out_shape=A.out_shape,
+            backend=B.backend,
+            dtype=B.dtype,
+            out_dtype=_dtype_for(B.backend, A.out_dtype),
+            device=B.device,
+            inner="real" if "real" in (A.inner, B.inner) else "hermitian",
+            name=f"{_label(A)} @ {_label(B)}",
+        )
+        self.A, self.B = A, B
+
+    def _matvec(self, x: Any) -> Any:
+        return self.A.forward(self.B.forward(x).reshape(-1)).reshape(self.out_shape)
+
+    def _rmatvec(self, y: Any) -> Any:
+        return self.B.adjoint(self.A.adjoint(y.reshape(-1)).reshape(-1)).reshape(self.in_shape)
+
+
+class _Sum(LinearMap):
+    def __init__(self, A: LinearMap, B: LinearMap) -> None:
+        if A.in_shape != B.in_shape or A.out_shape != B.out_shape:
+            raise ValueError(f"cannot add {A!r} and {B!r}: shapes differ")
+        super().__init__(**_spaces_of(A, name=f"{_label(A)} + {_label(B)}"))
+        self.A, self.B = A, B
+
+    def _matvec(self, x: Any) -> Any:
+        return self.A.forward(x) + self.B.forward(x)
+
+    def _rmatvec(self, y: Any) -> Any:
+        return self.A.adjoint(y) + self.B.adjoint(y)
+
+
+class _Scaled(LinearMap):
+    def __init__(self, A: LinearMap, c: Any) -> None:
+        if np.iscomplexobj(c) and A.inner == "real":
+            raise ValueError("an inner='real' map can only be scaled by a real number")
+        super().__init__(**_spaces_of(A, name=f"{c} * {_label(A)}"))
+        self.A, self.c = A, c
+
+    def _matvec(self, x: Any) -> Any:
+        return self.c * self.A.forward(x)
+
+    def _rmatvec(self, y: Any) -> Any:
+        return np.conj(self.c) * self.A.adjoint(y)
+
+
+class _RealView(LinearMap):
+    def __init__(self, A: LinearMap) -> None:
+        cin, cout = _is_complex_dtype(A.dtype), _is_complex_dtype(A.out_dtype)
+        super().__init__(
+            **_spaces_of(
+                A,
+                in_shape=(*A.in_shape, 2) if cin else A.in_shape,
+                out_shape=(*A.out_shape, 2) if cout else A.out_shape,
+                dtype=_real_dtype(A.dtype),
+                out_dtype=_real_dtype(A.out_dtype),
+                inner="hermitian",
+                name=f"real({_label(A)})",
+            )
+        )
+        self.A, self._cin, self._cout = A, cin, cout
+
+    def _matvec(self, x: Any) -> Any:
+        y = self.A.forward(_from_real(x) if self._cin else x)
+        return _to_real(y) if self._cout else y.real
+
+    def _rmatvec(self, y: Any) -> Any:
+        x = self.A.adjoint(_from_real(y) if self._cout else y)
+        return _to_real(x) if self._cin else x.real
+
+
+class MatrixMap(LinearMap):
+    """A ``LinearMap`` holding its matrix: dense ndarray, scipy sparse, or a 2-D torch tensor.
+
+    ``A @ x`` is ``M @ x.reshape(-1)`` reshaped to ``out_shape`` (row-major), the adjoint
+    ``M^H``; :meth:`to_dense` and :meth:`to_sparse` return the stored matrix, not a probe.
+    Made by :func:`aslinearmap`.
+    """
+
+    def __init__(
+        self,
+        M: Any,
+        in_shape: int | Sequence[int] | None = None,
+        out_shape: int | Sequence[int] | None = None,
+        *,
+        inner: str = "hermitian",
+        name: str = "",
+    ) -> None:
+        if _is_tensor(M):
+            backend, device = "torch", M.device
+            if not (M.is_floating_point() or M.is_complex()):
+                M = M.double()
+            dtype = M.dtype
+        else:
+            backend, device = "numpy", None
+            if not sp.issparse(M):
+                M = np.asarray(M)
+            if M.dtype.kind not in "fc":
+                M = M.astype(np.float64)
+            dtype = M.dtype
+        if M.ndim != 2:
+            raise ValueError(f"a matrix must be 2-D, got shape {tuple(M.shape)}")
+        m, n = (int(s) for s in M.shape)
+        in_shape = (n,) if in_shape is None else in_shape
+        out_shape = (m,) if out_shape is None else out_shape
+        super().__init__(
+            in_shape=in_shape,
+            out_shape=out_shape,
+            backend=backend,
+            dtype=dtype,
+            device=device,
+            inner=inner,
+            name=name,
+        )
+        if self.shape != (m, n):
+            raise ValueError(
+                f"in_shape {self.in_shape} and out_shape {self.out_shape} do not match the "
+                f"matrix shape {(m, n)}"
+            )
+        self.matrix = M
+        self._MH = M.conj().T
+
+    def _matvec(self, x: Any) -> Any:
+        return (self.matrix @ x.reshape(-1)).reshape(self.out_shape)
+
+    def _rmatvec(self, y: Any) -> Any:
+        return (self._MH @ y.reshape(-1)).reshape(self.in_shape)
+
+    def to_dense(self, *, sparse: bool = False) -> np.ndarray | sp.csr_array:
+        M = self.matrix
+        if _is_tensor(M):
+            M = M.detach().resolve_conj().cpu().numpy()
+        if sparse:
+            return sp.csr_array(M)
+        return M.toarray() if sp.issparse(M) else np.array(M)
+
+
+def aslinearmap(
+    obj: Any,
+    adjoint: Callable[[Any], Any] | None = None,
+    *,
+    in_shape: int | Sequence[int] | None = None,
+    out_shape: int | Sequence[int] | None = None,
+    backend: str | None = None,
+    dtype: Any = None,
+    out_dtype: Any = None,
+    device: Any = None,
+    inner: str = "hermitian",
+    name: str = "",
+) -> LinearMap:
+    """Anything that is a linear operator, as a :class:`LinearMap` (cf. scipy's aslinearoperator).
+
+    Accepts
+
+    * a ``LinearMap`` (returned as is);
+    * an object with an ``as_linear_map()`` method (called without arguments);
+    * a 2-D ndarray, a scipy sparse array/matrix or a 2-D torch tensor (:class:`MatrixMap`;
+      ``in_shape``/``out_shape`` may give natural shapes, row-major);
+    * a ``scipy.sparse.linalg.LinearOperator`` (``matvec``/``rmatvec`` on flat vectors);
+    * a callable ``forward`` with its ``adjoint`` callable, or a ``(forward, adjoint)`` pair,
+      and ``in_shape`` (``out_shape`` is found by one forward call when omitted).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> aslinearmap(sp.eye_array(3), name="I")
+    <MatrixMap 'I' 3x3: (3,) -> (3,), numpy float64>
+    >>> A = aslinearmap((np.cumsum, lambda y: np.cumsum(y[::-1])[::-1]), in_shape=4)
+    >>> A.shape, A.adjoint_test().passed
+    ((4, 4), True)
+    """
+    if isinstance(obj, LinearMap):
+        return obj
+    if hasattr(obj, "as_linear_map") and adjoint is None:
+        return obj.as_linear_map()
+    if isinstance(obj, tuple) and len(obj) == 2 and adjoint is None:
+        obj, adjoint = obj
+    if isinstance(obj, np.ndarray) or sp.issparse(obj) or (_is_tensor(obj) and obj.ndim == 2):
+        return MatrixMap(obj, in_shape, out_shape, inner=inner, name=name)
+    if isinstance(obj, LinearOperator):
+        m, n = obj.shape
+        dt = np.dtype(obj.dtype) if obj.dtype is not None else np.dtype(np.float64)
+        return LinearMap(
+            lambda x: obj.matvec(x.reshape(-1)).reshape(out_shape or (m,)),
+            lambda y: obj.rmatvec(y.reshape(-1)).reshape(in_shape or (n,)),
+            in_shape or (n,),
+            out_shape or (m,),
+            dtype=dt if dt.kind in "fc" else np.float64,
+            name=name,
+        )
+    if callable(obj):
+        if adjoint is None:
+            raise TypeError("a callable forward needs its adjoint (aslinearmap(f, f_adjoint, ...))")
+        if in_shape is None:
+            raise TypeError("in_shape is required for a callable forward")
+        backend = backend or ("torch" if _is_torch_dtype(dtype) else _guess_backend(obj))
+        if out_shape is None:
+            probe = LinearMap(obj, adjoint, in_shape, 1, backend=backend, dtype=dtype)
+            x0 = _zeros(probe, device)
+            out_shape = tuple(obj(x0).shape)
+        return LinearMap(
+            obj,
+            adjoint,
+            in_shape,
+            out_shape,
+            backend=backend,
+            dtype=dtype,
+            out_dtype=out_dtype,
+            device=device,
+            inner=inner,
+            name=name,
+        )
+    raise TypeError(
+        "obj must be a LinearMap, a 2-D ndarray/tensor, a scipy sparse matrix, a "
+        f"LinearOperator or a callable (with its adjoint), got {type(obj).__name__}"
+    )
+
+
+def _zeros(A: LinearMap, device: Any) -> Any:
+    if A.backend == "torch":
+        import torch
+
+        return torch.zeros(A.in_shape, dtype=A.dtype, device=device)
+    return np.zeros(A.in_shape, dtype=A.dtype)
+
+
+def _demo() -> None:  # pragma: no cover - run by `python -m convlab.operators`
+    """One layer for every operator of the course: views, adjoints, matrices, norms."""
+    import torch
+
+    # the package's classes, not this file's copies in __main__ (python -m runs it twice)
+    from convlab import operators as ops
+    from convlab.conv import Conv1D
+    from convlab.inverse import AveragePool, FourierSampling
+    from convlab.pooling import avg_pool2d_matrix
+    from convlab.structured import conv_matrix
+
+    rng = np.random.default_rng(0)
+    theta, Y = rng.standard_normal(3), rng.standard_normal((4, 16))
+    op = Conv1D(theta, 16, Y)
+    K, J = op.as_linear_map(), op.jacobian_map()
+    print(K, J, sep="\n")
+    print(
+        "K == conv_matrix(theta, 16, 'periodic'):",
+        bool(np.allclose(K.to_dense(), conv_matrix(theta, 16, "periodic").toarray())),
+    )
+    print("K, J pass the dot test:", K.adjoint_test().passed, J.adjoint_test().passed)
+    lam = np.abs(np.fft.fft(np.roll(np.r_[theta, np.zeros(13)], -1)))
+    print("||K|| by power iteration == max |eigenvalue|:", bool(np.isclose(K.norm(), lam.max())))
+    P = AveragePool(2).as_linear_map((4, 6))
+    same = np.allclose(P.to_dense(), avg_pool2d_matrix((4, 6), 2, order="C").toarray())
+    print(P, "\n  == avg_pool2d_matrix(order='C'):", same)
+    mask = torch.zeros(8, 8, dtype=torch.bool)
+    mask[:, :3] = True
+    A = FourierSampling(mask).as_linear_map()
+    print(A, "\n  dot test with Re <A x, y> = <x, A^* y>:", A.adjoint_test().passed)
+    S = ops.aslinearmap(conv_matrix(theta, 16, "zero"))
+    print("S^T K (S zero-boundary, K periodic):", S.T @ K)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    _demo()

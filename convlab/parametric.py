@@ -11,6 +11,9 @@ Parametric Models")::
     J v   = mat(Q v)        (v in R^p,   a matrix of K's shape)
     J^T W = Q^T vec(W)      (W of K's shape, a vector in R^p)
 
+``model.jacobian_map()`` is ``J`` as a :class:`~convlab.operators.LinearMap` (``jvp`` forward,
+``vjp`` adjoint).
+
 Conventions
 -----------
 * ``vec``/``mat`` are **column-major**, MATLAB's ``K(:)`` and ``reshape(x, m, n)``:
@@ -51,6 +54,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from convlab._validate import as_size, as_vector
+from convlab.operators import LinearMap
 
 __all__ = [
     "ParametricModel",
@@ -157,6 +161,14 @@ class ParametricModel:
                 self.params, weights.imag, self.n_params
             )
         return np.bincount(self.params, weights, self.n_params)
+
+    def jacobian_map(self) -> LinearMap:
+        """``v -> J v = mat(Q v)`` (adjoint ``W -> Q^T vec(W)``) as a LinearMap.
+
+        Input ``(p,)``, output K's shape ``(m, n)``; its matrix (row-major ``W.reshape(-1)``)
+        is ``Q`` with rows permuted from MATLAB's column-major ``vec``.
+        """
+        return LinearMap(self.jvp, self.vjp, (self.n_params,), self.shape, name=f"J of {self.name}")
 
     def project(self, theta: Any) -> np.ndarray:
         """Euclidean projection onto the feasible set: ``max(theta, 0)`` if nonnegative."""
@@ -269,6 +281,13 @@ def periodic_conv1d(L: int, n: int) -> ParametricModel:
     """The n x n circulant ``K(theta)`` of a length-L stencil as ``mat(Q theta)``; p = L.
 
     ``K[i, (i - p + L//2) mod n] = theta[p]`` (convolution, see :mod:`convlab.structured`).
+
+    See Also
+    --------
+    convlab.structured.conv_matrix
+        ``K(theta)`` directly, any boundary.
+    convlab.conv.Conv1D
+        ``K``, ``K^T``, ``J``, ``J^T`` by FFT without forming ``Q``.
     """
     L, n = as_size(L, "L"), as_size(n, "n")
     if L > n:
@@ -283,6 +302,13 @@ def periodic_conv2d(kernel_shape: Sequence[int], image_shape: Sequence[int]) -> 
 
     theta is the stencil vectorised **column-major** (p = L1*L2), images too. Convolution:
     ``z[a, b] = sum theta[p, q] y[(a - p + L1//2) mod n1, (b - q + L2//2) mod n2]``.
+
+    See Also
+    --------
+    convlab.conv.Conv2D.matrix
+        ``K(theta)`` directly (``order='F'`` matches).
+    convlab.conv.Conv2D
+        ``K``, ``K^T``, ``J``, ``J^T`` by FFT without forming ``Q``.
     """
     (L1, L2), (n1, n2) = _shapes(kernel_shape, image_shape)
     a, b, p, q = np.meshgrid(
@@ -398,6 +424,17 @@ class SeparableStencil:
         if G.shape != (self.L1, self.L2):
             raise ValueError(f"G must have shape {(self.L1, self.L2)}, got {G.shape}")
         return np.concatenate([G @ v, G.T @ u])
+
+    def jacobian_map(self, params: Any) -> LinearMap:
+        """The Jacobian at ``params`` as a LinearMap: ``(L1 + L2,) -> (L1, L2)``."""
+        params = np.concatenate(self.split(params))  # a copy: later edits do not leak in
+        return LinearMap(
+            lambda d: self.jvp(params, d),
+            lambda G: self.vjp(params, G),
+            (self.n_params,),
+            (self.L1, self.L2),
+            name="J of separable stencil",
+        )
 
 
 def stencil_parameter_counts(kernel_shape: Sequence[int]) -> dict[str, int]:

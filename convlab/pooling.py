@@ -11,7 +11,8 @@ over its patch, divided by the patch size.
 Conventions: outputs have ``floor((n - offset) / s)``-style sizes as in
 ``torch.nn.functional.avg_pool1d/2d`` (``ceil_mode=False``: a trailing incomplete patch is
 dropped); 2D images are vectorised column-major by default (``order="F"``, MATLAB ``Y(:)``),
-then the 2D matrices are ``kron(A2, A1)`` (``order="C"``: ``kron(A1, A2)``).
+then the 2D matrices are ``kron(A2, A1)`` (``order="C"``: ``kron(A1, A2)``). As operators:
+``convlab.operators.aslinearmap(avg_pool2d_matrix(...))``.
 
 Examples
 --------
@@ -95,7 +96,14 @@ def stride2d_matrix(
 def avg_pool2d_matrix(
     shape: Sequence[int], size: int | Sequence[int], *, order: str = "F"
 ) -> sp.csr_array:
-    """Non-overlapping ``size``-patch average pooling of an n1 x n2 image (``F.avg_pool2d``)."""
+    """Non-overlapping ``size``-patch average pooling of an n1 x n2 image (``F.avg_pool2d``).
+
+    See Also
+    --------
+    convlab.inverse.AveragePool
+        the same operator (square ``r x r`` blocks) acting on torch images, **row-major**: equal
+        to ``avg_pool2d_matrix(shape, r, order="C")``; this function defaults to ``order="F"``.
+    """
     n1, n2 = _pair(shape, "shape")
     p1, p2 = _pair(size, "size")
     return _kron2d(avg_pool_matrix(n1, p1), avg_pool_matrix(n2, p2), order)

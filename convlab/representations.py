@@ -50,11 +50,13 @@ import torch
 import torch.nn.functional as tnf
 
 from convlab._validate import as_bool_mask, as_choice, as_real_number, as_real_tensor, as_size
+from convlab.operators import LinearMap
 
 __all__ = [
     "FILTER_KINDS",
     "FILTER_LABELS",
     "filter_bank",
+    "filter_bank_operator",
     "normal_eigenvalues",
     "reconstruct",
     "relu_pair",
@@ -185,6 +187,34 @@ def responses(image: Any, filters: Any) -> torch.Tensor:
     x = _as_images(image, filters)
     F = _spectra(filters, tuple(x.shape[-2:]))
     return _forward(F, x)
+
+
+def filter_bank_operator(filters: Any, shape: Any) -> LinearMap:
+    """The filter bank on ``(H, W)`` images as a :class:`~convlab.operators.LinearMap`.
+
+    Forward :func:`responses` (``x -> (r_1, ..., r_K)``, shape ``(K, H, W)``), adjoint
+    ``sum_k K_k^T r_k`` (multiply by ``conj(F_k)``), both by FFT in float64. The normal
+    operator ``A^T A`` has the eigenvalues :func:`normal_eigenvalues`; each block ``K_k`` is
+    ``conv.Conv2D(f_k, (H, W)).matrix(order="C")``.
+
+    Examples
+    --------
+    >>> A = filter_bank_operator(filter_bank("oriented"), (16, 16))
+    >>> A.shape, A.adjoint_test().passed
+    ((1536, 256), True)
+    """
+    filters = _as_filters(filters)
+    hw = _as_shape(shape, filters)
+    F = _spectra(filters, hw)
+    return LinearMap(
+        lambda x: _forward(F, x),
+        lambda r: _adjoint(F, r, hw),
+        hw,
+        (filters.shape[0], *hw),
+        backend="torch",
+        dtype=torch.float64,
+        name=f"filter bank ({filters.shape[0]} filters)",
+    )
 
 
 def relu_pair(r: Any) -> torch.Tensor:

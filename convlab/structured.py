@@ -22,6 +22,8 @@ Boundary conditions (what ``y`` is outside ``0..n-1``):
 ``"index"`` (default, vectorised index arithmetic), ``"spdiags"`` (the lecture's MATLAB hint:
 one diagonal per stencil entry, plus wrap-around diagonals), ``"loop"`` (one row at a time in
 Python; slow on purpose).
+
+As an operator (``@``, ``.T``, dot test, norm): ``convlab.operators.aslinearmap(conv_matrix(...))``.
 """
 
 from __future__ import annotations
@@ -50,6 +52,21 @@ def conv_matrix(
     Returns
     -------
     scipy.sparse.csr_array of the stencil's dtype.
+
+    See Also
+    --------
+    convlab.matlab.convmtx
+        full convolution, (n + L - 1) x n, no centring: its rows L//2 .. L//2 + n - 1 are
+        the 'zero' matrix.
+    convlab.conv.Conv1D.matrix
+        the 'periodic' matrix, applied by FFT in ``Conv1D.K``.
+    convlab.parametric.periodic_conv1d
+        the 'periodic' matrix as ``mat(Q theta)``, linear in theta.
+    convlab.transposed.conv_layer_matrix
+        correlation (torch): the flipped ``theta[::-1][None, None]`` with ``padding=L//2``
+        gives the 'zero' matrix for odd L.
+    scipy.linalg.convolution_matrix
+        its 'same' mode starts one entry earlier for even L.
 
     Examples
     --------

@@ -32,6 +32,9 @@ filter of shape (m1, m2), with **row-major (C-order)** vectorisation ``w.ravel()
 A is a (p1 + m1 - 1) x m1 grid of blocks, block (r, c) = the 1D Toeplitz matrix of image row
 ``r - c`` (zero block outside ``0..p1-1``): "A_i are Toeplitz matrices of each row of a". (MATLAB's
 ``convmtx2`` uses column-major ``X(:)``; its blocks follow image *columns* instead.)
+
+As operators: ``convlab.operators.aslinearmap(full_conv_matrix(x, m))`` (a torch-backed
+``LinearMap``).
 """
 
 from __future__ import annotations
@@ -70,6 +73,15 @@ def full_conv_matrix(x: Any, m: int | None = None, *, method: str = "index") -> 
     Returns
     -------
     torch.Tensor of shape (n + m - 1, m), dtype of ``x`` (float64 for integer input).
+
+    See Also
+    --------
+    convlab.matlab.convmtx
+        the same matrix as a scipy sparse array (MATLAB's convmtx).
+    convlab.structured.conv_matrix
+        'same' size (centred at L//2) with zero/periodic/valid boundaries.
+    convlab.toeplitz.doubly_blocked_toeplitz
+        the 2D version.
 
     Examples
     --------
@@ -133,6 +145,15 @@ def doubly_blocked_toeplitz(
     Returns
     -------
     torch.Tensor of shape ((p1 + m1 - 1) * (p2 + m2 - 1), m1 * m2).
+
+    See Also
+    --------
+    convlab.matlab.convmtx2
+        column-major ``X(:)`` (MATLAB): the same matrix with rows and columns permuted.
+    convlab.toeplitz.full_conv_matrix
+        the 1D version.
+    convlab.conv.Conv2D.matrix
+        periodic and 'same' size (BCCB), column-major by default.
 
     Examples
     --------

@@ -312,6 +312,17 @@ def conv_layer_matrix(
         ``output_padding >= stride``).
     batch : optional number of examples (block-diagonal matrix).
 
+    See Also
+    --------
+    convlab.transposed.conv_transpose_layer_matrix
+        its transpose (``F.conv_transpose1d/2d``).
+    convlab.structured.conv_matrix
+        1D convolution (the flipped kernel), centred at L//2, zero/periodic/valid.
+    convlab.conv.Conv2D.matrix
+        periodic convolution, column-major by default.
+    convlab.matlab.convmtx2
+        full convolution, column-major.
+
     Examples
     --------
     >>> conv_layer_matrix([[[0.5, 1, 0.5]]], 7, stride=2).toarray()
@@ -372,6 +383,15 @@ def conv_transpose_layer_matrix(
     ``C_out -> C_in``. When ``output_padding >= stride`` (allowed if dilation is larger) the
     convolution from ``out`` has extra outputs; only the first ``in_size`` are kept.
 
+    See Also
+    --------
+    convlab.transposed.conv_layer_matrix
+        the convolution it transposes (the same weight tensor).
+    convlab.matlab.convmtx
+        stride 1, no padding, one channel: a full convolution, ``convmtx(w[0, 0], n)``.
+
+    Examples
+    --------
     >>> conv_transpose_layer_matrix([[[0.5, 1, 0.5]]], 3, stride=2).shape
     (7, 3)
     """

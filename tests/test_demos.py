@@ -12,7 +12,7 @@ from conftest import ROOT
 DEMOS = sorted(
     p.stem
     for p in (ROOT / "convlab").glob("*.py")
-    if 'if __name__ == "__main__":' in p.read_text() and p.stem != "exercises"
+    if 'if __name__ == "__main__":' in p.read_text() and p.stem != "instructor"
 )
 
 

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from convlab.exercises import annotate, stale
+from convlab.instructor import annotate, stale
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9]*.ipynb"))
 NAMES = [p.name for p in SOLUTIONS]
@@ -59,14 +59,37 @@ def test_untouched_exercise_fails_only_with_not_implemented(name):
         allow_errors=True,
         resources={"metadata": {"path": str(ROOT / "exercises")}},
     ).execute()
+    first_error = None
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
         errors = [o for o in cell.outputs if o.output_type == "error"]
-        assert all(e.ename == "NotImplementedError" for e in errors), (index, errors)
+        stubs = ("NotImplementedError", "NotDoneYet")
+        assert all(e.ename in stubs for e in errors), (index, errors)
+        if errors and first_error is None:
+            first_error = cell
         if cell.metadata.get("nbgrader", {}).get("grade"):
-            text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-            assert errors and "not done yet" in text, (index, cell.source)
+            # one line, no traceback, no machine path
+            assert errors and errors[0].traceback == [errors[0].evalue], (index, errors)
+            assert "not done yet" in errors[0].evalue and "/" not in errors[0].evalue
+    # Run All stops at the first error: it must be a check, not a sanity cell under a stub
+    assert first_error is not None and first_error.metadata.get("nbgrader", {}).get("grade"), (
+        first_error.source
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exercise_is_titled_and_states_what_is_forbidden(name):
+    from convlab.grading import registered_checks, spec
+
+    nb = nbformat.read(ROOT / "exercises" / name, as_version=4)
+    intro = nb.cells[0].source
+    assert intro.startswith(f"# Exercise {name[:2]}: "), intro.splitlines()[0]
+    assert "Not allowed in your answers" in intro and "`convlab`" in intro
+    for check_name in registered_checks(name[:2]):
+        for forbidden in spec(check_name).forbid:
+            short = forbidden.replace("torch.nn.functional.", "F.")
+            assert f"`{short}`" in intro, (check_name, forbidden)
 
 
 def _nbgrader(course: Path, *args: str) -> None:
@@ -134,3 +157,36 @@ def test_annotate_sets_metadata_from_markers():
 def test_annotate_rejects_badly_formed_cells(sources, match):
     with pytest.raises(ValueError, match=match):
         annotate(_nb(*sources), "09_topic")
+
+
+def test_notebook_report_is_shown_once_and_autograde_scores_it():
+    """In a kernel: a wrong answer's report is the error output itself (no traceback, no path,
+    not printed twice) and nbgrader scores the cell 0; a right answer scores full points."""
+    from nbclient import NotebookClient
+    from nbgrader.utils import determine_grade
+
+    nb = annotate(
+        _nb(
+            "import numpy as np\nfrom convlab.grading import check",
+            "def wrong(theta, n):\n    return np.eye(n)",
+            'check("01.zero_matrix", wrong)',
+            "def right(theta, n):\n"
+            "    K = np.zeros((n, n))\n"
+            "    for i in range(n):\n"
+            "        for p, t in enumerate(theta):\n"
+            "            K[i, (i - p + len(theta) // 2) % n] += t\n"
+            "    return K",
+            'check("01.periodic_matrix", right)',
+        ),
+        "01_probe",
+    )
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    wrong_cell, right_cell = nb.cells[2], nb.cells[4]
+    assert [o.output_type for o in wrong_cell.outputs] == ["error"]  # the report, once
+    report = "\n".join(wrong_cell.outputs[0].traceback)
+    assert report.startswith("✘ 01.zero_matrix") and "hint:" in report
+    assert not any(word in report for word in ("Traceback", ".py", "site-packages")), report
+    assert determine_grade(wrong_cell)[0] == 0
+    assert [o.output_type for o in right_cell.outputs] == ["stream"]
+    assert right_cell.outputs[0].text.startswith("✔ 01.periodic_matrix: all")
+    assert determine_grade(right_cell)[0] == right_cell.metadata.nbgrader["points"]

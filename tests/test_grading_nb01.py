@@ -8,9 +8,9 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
-from grader_power import grader_power_tests, stub
+from grader_power import grader_power_tests, rejected, stub
 
-from convlab.grading import check
+from convlab.grading import NotDoneYet, check
 
 
 def loops(theta, n, boundary, centre=None):
@@ -67,11 +67,14 @@ def wrong(kind, boundary):
     return impl
 
 
-def test_failure_report_names_case_and_hint(capsys):
-    with pytest.raises(AssertionError):
-        check("01.periodic_matrix", wrong("flipped", "periodic"))
-    out = capsys.readouterr().out
+def test_failure_report_names_case_and_hint():
+    out = rejected("01.periodic_matrix", wrong("flipped", "periodic"))
     assert "first failing case: theta = [" in out and "hint:" in out
+
+
+def test_the_correlation_matrix_is_named():
+    out = rejected("01.zero_matrix", wrong("transposed", "zero"))
+    assert "TRANSPOSED (that is the correlation matrix" in out
 
 
 def torch_same(y, theta):
@@ -106,16 +109,35 @@ CORRECT = {
 }
 CORRECT["01.torch_same"] = [
     torch_same,
-    # numpy full convolution, MATLAB 'same' slice, float32
-    lambda y, t: np.convolve(y, t)[len(t) // 2 : len(t) // 2 + len(y)].astype(np.float32),
+    # explicit zero padding ((L-1)//2 in front, L//2 behind), float32
+    lambda y, t: F.conv1d(
+        F.pad(torch.tensor(y, dtype=torch.float32)[None, None], ((len(t) - 1) // 2, len(t) // 2)),
+        torch.tensor(t[::-1].copy(), dtype=torch.float32)[None, None],
+    )[0, 0],
 ]
 
-test_rejects_wrong, test_accepts_correct, test_stub_is_not_done_yet, test_coverage = (
-    grader_power_tests("01", WRONG, CORRECT)
-)
 
-
-def test_stub_report_says_not_done_yet(capsys):
-    with pytest.raises(NotImplementedError):
+def test_stub_report_is_one_line():
+    with pytest.raises(NotDoneYet) as info:
         check("01.periodic_matrix", stub)
-    assert "not done yet" in capsys.readouterr().out
+    assert "not done yet" in str(info.value) and len(info.value._render_traceback_()) == 1
+
+
+# near-misses added with the engine's visible cases (even L, L = 1, n = L): rejected on sight
+def _same_by_symmetric_padding(y, t):
+    """padding=L//2 on both sides, then the first len(y) outputs: wrong for even L."""
+    out = F.conv1d(
+        torch.tensor(y)[None, None], torch.tensor(t).flip(-1)[None, None], padding=len(t) // 2
+    )
+    return out[0, 0, : len(y)]
+
+
+WRONG["01.torch_same"]["padding L//2 on both sides, cropped"] = _same_by_symmetric_padding
+
+(
+    test_rejects_wrong,
+    test_accepts_correct,
+    test_stub_is_not_done_yet,
+    test_rejects_forbidden_calls_mutation_and_wrong_kind,
+    test_coverage,
+) = grader_power_tests("01", WRONG, CORRECT)

@@ -32,6 +32,17 @@ def spdiags_K(theta, n):
     return sp.csr_array(K)
 
 
+def spdiags_matlab(theta, n):
+    """With convlab.matlab's spdiags, which the exercise offers (its helpers run too)."""
+    from convlab.matlab import spdiags
+
+    theta = np.asarray(theta, dtype=float)
+    d = len(theta) // 2 - np.arange(len(theta))
+    wrap = d != 0
+    diags = np.concatenate([d, d[wrap] - np.sign(d[wrap]) * n])
+    return spdiags(np.ones((n, 1)) * np.concatenate([theta, theta[wrap]]), diags, n, n)
+
+
 def fft_matvec(theta, Y, transpose=False):
     lam = np.fft.fft(first_col(theta, np.shape(Y)[-1]))
     lam = np.conj(lam) if transpose else lam
@@ -163,10 +174,14 @@ def greedy_matched(a, b, tol):
 
 
 CORRECT = {
-    "02.spdiags_K": [spdiags_K, lambda t, n: sp.csc_array(dense_K(t, n).astype(np.float32))],
+    "02.spdiags_K": [
+        spdiags_K,
+        lambda t, n: sp.csc_array(dense_K(t, n).astype(np.float32)),
+        spdiags_matlab,
+    ],
     "02.eig_fft": [
         lambda K: np.fft.fft(K.toarray()[:, 0]),
-        lambda K: np.linalg.eigvals(K.toarray()),  # other ordering
+        lambda K: np.fft.ifft(K.toarray()[:, 0])[::-1] * K.shape[0],  # other ordering
         lambda K: np.fft.fft(K.toarray()[0, :]).astype(np.complex64),  # K^T: same multiset
     ],
     "02.fft_matvec": [fft_matvec, lambda t, Y: (dense_K(t, np.shape(Y)[-1]) @ np.asarray(Y).T).T],
@@ -182,6 +197,52 @@ CORRECT = {
 }
 
 
-test_rejects_wrong, test_accepts_correct, test_stub_is_not_done_yet, test_coverage = (
-    grader_power_tests("02", WRONG, CORRECT)
+# near-misses added with the engine's visible cases (even L, L = 1, tolerances, pairing)
+def _centre_one(theta, Y, transpose=False):
+    """The circshift by -1 of the L = 3 examples, hard-coded: right for L = 3 only."""
+    n = np.shape(Y)[-1]
+    col = np.zeros(n)
+    col[: len(theta)] = theta
+    lam = np.fft.fft(np.roll(col, -1))
+    lam = np.conj(lam) if transpose else lam
+    return np.real(np.fft.ifft(lam * np.fft.fft(Y, axis=-1), axis=-1))
+
+
+def _same_relative(a, b, tol):
+    """np.isclose after sorting: a relative tolerance that grows with the magnitude."""
+    a, b = np.sort_complex(np.asarray(a)), np.sort_complex(np.asarray(b))
+    return bool(a.shape == b.shape and np.allclose(a, b, rtol=1e-5, atol=tol))
+
+
+def _same_parts(a, b, tol):
+    """Real parts and imaginary parts compared as two separate multisets."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape:
+        return False
+    return bool(
+        np.abs(np.sort(a.real) - np.sort(b.real)).max() <= tol
+        and np.abs(np.sort(a.imag) - np.sort(b.imag)).max() <= tol
+    )
+
+
+def _same_one_way(a, b, tol):
+    """Every a has a partner in b within tol (not one-to-one; duplicates in b go unseen)."""
+    a, b = np.asarray(a), np.asarray(b)
+    return bool(a.shape == b.shape and (np.abs(a[:, None] - b[None, :]).min(1) <= tol).all())
+
+
+WRONG["02.fft_matvec"]["circshift by -1 hard-coded (L = 3 only)"] = _centre_one
+WRONG["02.fft_matvec_transpose"]["circshift by -1 hard-coded (L = 3 only)"] = lambda t, Y: (
+    _centre_one(t, Y, transpose=True)
 )
+WRONG["02.same_eigenvalues"]["sorted, relative tolerance (np.allclose)"] = _same_relative
+WRONG["02.same_eigenvalues"]["real and imaginary parts sorted separately"] = _same_parts
+WRONG["02.same_eigenvalues"]["every a near some b (one direction)"] = _same_one_way
+
+(
+    test_rejects_wrong,
+    test_accepts_correct,
+    test_stub_is_not_done_yet,
+    test_rejects_forbidden_calls_mutation_and_wrong_kind,
+    test_coverage,
+) = grader_power_tests("02", WRONG, CORRECT)

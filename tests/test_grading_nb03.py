@@ -65,7 +65,7 @@ CORRECT = {
     "03.m_matrix_Q": [m_matrix_Q, m_matrix_Q_vectorised],
     "03.model_jvp": [
         lambda Q, s, v: (Q @ v).reshape(s, order="F"),
-        lambda Q, s, v: (Q.T.toarray().T @ v.astype(np.float32)).reshape(s[::-1]).T,
+        lambda Q, s, v: (Q.toarray().astype(np.float32) @ v.astype(np.float32)).reshape(s[::-1]).T,
         lambda Q, s, v: np.array(
             [[sum(Q.toarray()[i + j * s[0]] * v) for j in range(s[1])] for i in range(s[0])]
         ),
@@ -77,6 +77,10 @@ CORRECT = {
 }
 
 
-test_rejects_wrong, test_accepts_correct, test_stub_is_not_done_yet, test_coverage = (
-    grader_power_tests("03", WRONG, CORRECT)
-)
+(
+    test_rejects_wrong,
+    test_accepts_correct,
+    test_stub_is_not_done_yet,
+    test_rejects_forbidden_calls_mutation_and_wrong_kind,
+    test_coverage,
+) = grader_power_tests("03", WRONG, CORRECT)

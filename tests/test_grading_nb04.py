@@ -98,6 +98,29 @@ CORRECT = {
 }
 
 
-test_rejects_wrong, test_accepts_correct, test_stub_is_not_done_yet, test_coverage = (
-    grader_power_tests("04", WRONG, CORRECT)
-)
+# near-misses added with the engine's visible cases (even L, L = 1, n = L)
+def _Jtmv_numpy_centre(t, Y, W):
+    """Q^T with numpy's centre (L - 1) // 2: right for odd L only."""
+    L, n = len(t), Y.shape[1]
+    G = np.sum(np.fft.ifft(Y, axis=1) * np.fft.fft(W, axis=1), axis=0)
+    return np.real(np.fft.fft(G))[(np.arange(L) - (L - 1) // 2) % n]
+
+
+def _Jmv_numpy_centre(t, Y, v):
+    """J v with v circshifted by (L - 1) // 2: right for odd L only."""
+    n, L = Y.shape[1], len(v)
+    col = np.zeros(n)
+    col[(np.arange(L) - (L - 1) // 2) % n] = v
+    return np.real(np.fft.fft(np.fft.fft(col) * np.fft.ifft(Y, axis=1), axis=1))
+
+
+WRONG["04.Jtmv"]["numpy centre (L - 1) // 2"] = _Jtmv_numpy_centre
+WRONG["04.Jmv"]["numpy centre (L - 1) // 2"] = _Jmv_numpy_centre
+
+(
+    test_rejects_wrong,
+    test_accepts_correct,
+    test_stub_is_not_done_yet,
+    test_rejects_forbidden_calls_mutation_and_wrong_kind,
+    test_coverage,
+) = grader_power_tests("04", WRONG, CORRECT)

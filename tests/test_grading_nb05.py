@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal
 from grader_power import grader_power_tests
 
 
@@ -29,12 +28,15 @@ def conv2(t, Y, *, conj=False, shift=None, flip=False):
 
 
 def conv2_scipy(t, Y):
-    """Correct alternative: scipy's periodic convolve2d, after padding even stencils to odd."""
+    """Correct alternative: a loop over the stencil taps with np.roll, in float32."""
     t = np.asarray(t, dtype=np.float32)
+    Y = np.asarray(Y, dtype=np.float32)
     L1, L2 = t.shape
-    odd = np.zeros((L1 + 1 - L1 % 2, L2 + 1 - L2 % 2), dtype=np.float32)
-    odd[:L1, :L2] = t  # an even stencil's centre L//2 is the centre of this odd one
-    return np.stack([scipy.signal.convolve2d(y, odd, "same", boundary="wrap") for y in Y])
+    Z = np.zeros_like(Y)
+    for p in range(L1):
+        for q in range(L2):  # z[a, b] += theta[p, q] y[a - p + L1//2, b - q + L2//2]
+            Z += t[p, q] * np.roll(Y, (p - L1 // 2, q - L2 // 2), axis=(-2, -1))
+    return Z
 
 
 WRONG = {
@@ -71,6 +73,23 @@ CORRECT = {
 }
 
 
-test_rejects_wrong, test_accepts_correct, test_stub_is_not_done_yet, test_coverage = (
-    grader_power_tests("05", WRONG, CORRECT)
+# near-misses added with the engine's visible cases (even stencils, 1 x 1, stencil = image)
+def _numpy_centre(t):
+    t = np.asarray(t)
+    return (-((t.shape[0] - 1) // 2), -((t.shape[1] - 1) // 2))
+
+
+WRONG["05.bccb_eigenvalues"]["numpy centre (L - 1) // 2"] = lambda t, n: eig2(
+    t, n, shift=_numpy_centre(t)
 )
+WRONG["05.conv2d_fft"]["numpy centre (L - 1) // 2"] = lambda t, Y: conv2(
+    t, Y, shift=_numpy_centre(t)
+)
+
+(
+    test_rejects_wrong,
+    test_accepts_correct,
+    test_stub_is_not_done_yet,
+    test_rejects_forbidden_calls_mutation_and_wrong_kind,
+    test_coverage,
+) = grader_power_tests("05", WRONG, CORRECT)

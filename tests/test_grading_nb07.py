@@ -3,27 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
+import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
-
-from convlab.grading import check
-from convlab.transposed import conv_layer_matrix, conv_transpose
-
-
-def _run(name, fn):
-    for hidden in (False, True):
-        check(name, fn, hidden=hidden, quiet=True)
-
-
-def _rejected(name, fn):
-    with pytest.raises(AssertionError):
-        _run(name, fn)
-
-
-def _stub(*_args):
-    raise NotImplementedError()
-
+from grader_power import grader_power_tests
 
 # ---------------------------------------------------------------- 07.strided_conv_matrix
 
@@ -47,27 +30,23 @@ MATRIX_WRONG = {
         else matrix_right(k, n, s)
     ),
     "off by one column": lambda k, n, s: np.roll(matrix_right(k, n, s), 1, axis=1),
-    "same padding": lambda k, n, s: conv_layer_matrix(
-        np.asarray(k, dtype=float)[None, None], n, stride=s, padding=len(k) // 2
-    ).toarray(),
+    "same padding": lambda k, n, s: matrix_right(k, n + 2 * (len(k) // 2), s)[
+        :, len(k) // 2 : len(k) // 2 + n
+    ],
 }
 
 
-@pytest.mark.parametrize("wrong", list(MATRIX_WRONG))
-def test_strided_conv_matrix_rejects(wrong):
-    _rejected("07.strided_conv_matrix", MATRIX_WRONG[wrong])
-
-
-@pytest.mark.parametrize(
-    "right",
-    [
-        matrix_right,
-        lambda k, n, s: conv_layer_matrix(np.asarray(k)[None, None], n, stride=s),  # sparse
-        lambda k, n, s: torch.tensor(matrix_right(k, n, s), dtype=torch.float32),
-    ],
-)
-def test_strided_conv_matrix_accepts(right):
-    _run("07.strided_conv_matrix", right)
+STRIDED_CONV_MATRIX_CORRECT = [
+    matrix_right,
+    lambda k, n, s: sp.csr_array(matrix_right(k, n, s)),  # sparse
+    lambda k, n, s: torch.tensor(matrix_right(k, n, s), dtype=torch.float32),
+    # probing: column j is the conv of the unit vector e_j (torch conv1d is a correlation)
+    lambda k, n, s: (
+        F.conv1d(torch.eye(n, dtype=torch.float64)[:, None], torch.tensor(k)[None, None], stride=s)[
+            :, 0
+        ].T
+    ),
+]
 
 
 # ---------------------------------------------------------------- 07.transpose_apply
@@ -101,28 +80,32 @@ TRANSPOSE_WRONG = {
 }
 
 
-@pytest.mark.parametrize("wrong", list(TRANSPOSE_WRONG))
-def test_transpose_apply_rejects(wrong):
-    _rejected("07.transpose_apply", TRANSPOSE_WRONG[wrong])
-
-
-@pytest.mark.parametrize(
-    "right",
-    [
-        transpose_right,
-        lambda k, y, n, s: _scatter(k, y, n, s),
-        lambda k, y, n, s: np.float32(1) * _scatter(k, y, n, s).astype(np.float32),
-    ],
-)
-def test_transpose_apply_accepts(right):
-    _run("07.transpose_apply", right)
+TRANSPOSE_APPLY_CORRECT = [
+    transpose_right,
+    lambda k, y, n, s: _scatter(k, y, n, s),
+    lambda k, y, n, s: np.float32(1) * _scatter(k, y, n, s).astype(np.float32),
+]
 
 
 # ---------------------------------------------------------------- 07.conv_transpose2d
 
 
+def conv_transpose(Y, w, stride=1, padding=0):
+    """Scatter-add per kernel tap (the solution's route), cropped by `padding` at both ends."""
+    B, _, H, W = Y.shape
+    c_out, kh, kw = w.shape[1:]
+    cols = torch.einsum("bchw,couv->bouvhw", Y, w)
+    X = Y.new_zeros(B, c_out, (H - 1) * stride + kh, (W - 1) * stride + kw)
+    for u in range(kh):
+        for v in range(kw):
+            X[
+                :, :, u : u + (H - 1) * stride + 1 : stride, v : v + (W - 1) * stride + 1 : stride
+            ] += cols[:, :, u, v]
+    return X[:, :, padding : X.shape[2] - padding, padding : X.shape[3] - padding]
+
+
 def _full(Y, w, s):
-    return conv_transpose(Y, w, stride=s, method="taps")
+    return conv_transpose(Y, w, stride=s)
 
 
 def _zero_insert(Y, w, s, p, flip=True, swap=True):
@@ -161,23 +144,10 @@ TC_WRONG = {
 }
 
 
-@pytest.mark.parametrize("wrong", list(TC_WRONG))
-def test_conv_transpose2d_rejects(wrong):
-    _rejected("07.conv_transpose2d", TC_WRONG[wrong])
-
-
-@pytest.mark.parametrize(
-    "right",
-    [
-        lambda Y, w, s, p: conv_transpose(Y, w, stride=s, padding=p, method="fold"),
-        lambda Y, w, s, p: conv_transpose(Y, w, stride=s, padding=p, method="loop"),
-        lambda Y, w, s, p: conv_transpose(
-            Y.float(), w.float(), stride=s, padding=p, method="zero_insertion"
-        ),
-    ],
-)
-def test_conv_transpose2d_accepts(right):
-    _run("07.conv_transpose2d", right)
+CONV_TRANSPOSE2D_CORRECT = [
+    conv_transpose,
+    lambda Y, w, s, p: _zero_insert(Y.float(), w.float(), s, p),
+]
 
 
 # ---------------------------------------------------------------- 07.adjoint_output_padding
@@ -202,27 +172,26 @@ OP_WRONG = {
 }
 
 
-@pytest.mark.parametrize("wrong", list(OP_WRONG))
-def test_adjoint_output_padding_rejects(wrong):
-    _rejected("07.adjoint_output_padding", OP_WRONG[wrong])
+OP_CORRECT = [op_right, op_search, lambda n, k, s, p, d: np.int64(op_right(n, k, s, p, d))]
 
 
-@pytest.mark.parametrize(
-    "right", [op_right, op_search, lambda n, k, s, p, d: np.int64(op_right(n, k, s, p, d))]
-)
-def test_adjoint_output_padding_accepts(right):
-    _run("07.adjoint_output_padding", right)
+WRONG = {
+    "07.strided_conv_matrix": MATRIX_WRONG,
+    "07.transpose_apply": TRANSPOSE_WRONG,
+    "07.conv_transpose2d": TC_WRONG,
+    "07.adjoint_output_padding": OP_WRONG,
+}
+CORRECT = {
+    "07.strided_conv_matrix": STRIDED_CONV_MATRIX_CORRECT,
+    "07.transpose_apply": TRANSPOSE_APPLY_CORRECT,
+    "07.conv_transpose2d": CONV_TRANSPOSE2D_CORRECT,
+    "07.adjoint_output_padding": OP_CORRECT,
+}
 
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        "07.strided_conv_matrix",
-        "07.transpose_apply",
-        "07.conv_transpose2d",
-        "07.adjoint_output_padding",
-    ],
-)
-def test_stub_is_not_done_yet(name):
-    with pytest.raises(NotImplementedError):
-        check(name, _stub, quiet=True)
+(
+    test_rejects_wrong,
+    test_accepts_correct,
+    test_stub_is_not_done_yet,
+    test_rejects_forbidden_calls_mutation_and_wrong_kind,
+    test_coverage,
+) = grader_power_tests("07", WRONG, CORRECT)

@@ -31,6 +31,7 @@ from convlab.inverse import (
     super_resolution_input,
     upsample,
 )
+from convlab.operators import LinearMap
 
 F64 = torch.float64
 
@@ -42,14 +43,6 @@ def _rand(*shape, seed=0, dtype=F64):
 def _phantom(n):
     ph = skimage.transform.resize(skimage.data.shepp_logan_phantom(), (n, n))
     return ph * circle_mask(n).numpy()
-
-
-def _real_view(op):
-    """A: R^n -> C^k seen as R^n -> R^{2k} (real and imaginary parts), and its adjoint."""
-    return (
-        lambda u: torch.view_as_real(op.forward(u)),
-        lambda v: op.adjoint(torch.view_as_complex(v.contiguous())),
-    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -162,28 +155,42 @@ def test_fourier_sampling_forward_equals_numpy_fft():
     np.testing.assert_allclose(FourierSampling(mask).zero_filled(got).numpy(), zf, atol=1e-13)
 
 
-def test_fourier_sampling_adjoint_real_view():
-    A = FourierSampling(_mask())
-    fwd, adj = _real_view(A)
-    res = adjoint_test(fwd, adj, in_shape=(2, 16, 12), dtype=F64)
+def test_fourier_sampling_adjoint_real_inner():
+    op = FourierSampling(_mask())
+    A = op.as_linear_map()  # R^n -> C^n, inner="real": Re <A x, y> = <x, A^* y>
+    assert A.inner == "real" and A.in_shape == (16, 12) and A.out_dtype == torch.complex128
+    res = A.adjoint_test()
     assert res.passed, res.table()
     # the test can fail: fft2 instead of ifft2 (missing conjugation), or no mask in the adjoint
-    no_conj = lambda v: torch.fft.fft2(A.mask * torch.view_as_complex(v), norm="ortho").real  # noqa: E731
-    no_mask = lambda v: torch.fft.ifft2(torch.view_as_complex(v), norm="ortho").real  # noqa: E731
+    no_conj = lambda y: torch.fft.fft2(op.mask * y, norm="ortho").real  # noqa: E731
+    no_mask = lambda y: torch.fft.ifft2(y, norm="ortho").real  # noqa: E731
     for wrong in (no_conj, no_mask):
-        assert not adjoint_test(fwd, wrong, in_shape=(2, 16, 12), dtype=F64).passed
+        B = LinearMap(
+            op.forward,
+            wrong,
+            A.in_shape,
+            A.out_shape,
+            backend="torch",
+            dtype=F64,
+            out_dtype=torch.complex128,
+            inner="real",
+        )
+        assert not B.adjoint_test().passed
 
 
 def test_fourier_sampling_adjoint_complex_extension():
-    A = FourierSampling(_mask(seed=1))
-    res = adjoint_test(A.forward, A.adjoint_complex, in_shape=(3, 16, 12), dtype=torch.complex128)
+    op = FourierSampling(_mask(seed=1))
+    A = op.as_linear_map(complex_input=True)  # C^n -> C^n, Hermitian: adjoint_complex
+    assert A.inner == "hermitian" and A.dtype == torch.complex128
+    res = A.adjoint_test()
     assert res.passed, res.table()
     # taking the real part is only right for real images: for complex ones it fails
-    assert not adjoint_test(
-        A.forward, A.adjoint, in_shape=(3, 16, 12), dtype=torch.complex128
-    ).passed
-    y = A(_rand(16, 12))
-    torch.testing.assert_close(A.adjoint(y), A.adjoint_complex(y).real)
+    B = LinearMap(
+        op.forward, op.adjoint, A.in_shape, A.out_shape, backend="torch", dtype=torch.complex128
+    )
+    assert not B.adjoint_test().passed
+    y = op(_rand(16, 12))
+    torch.testing.assert_close(op.adjoint(y), op.adjoint_complex(y).real)
 
 
 def test_fourier_sampling_full_mask_is_identity_and_partial_is_not():

@@ -28,11 +28,13 @@ def _m_matrix_Q_reference(n: int) -> np.ndarray:
 
 @register(
     "03.m_matrix_Q",
-    hint="Row i + j*n of Q is entry (i, j) of K (column-major, MATLAB K(:)); parameters are the "
-    "off-diagonal entries row by row; each parameter has a -1 at (i, j) and a +1 at (i, i).",
+    task="the M-matrix's Q",
+    hint="vec is column-major (MATLAB K(:)): entry (i, j) of K is row i + j*n of Q; the "
+    "parameters are the off-diagonal entries numbered row by row, and each one appears twice "
+    "in K (off the diagonal with a minus sign, and in its row's diagonal entry).",
 )
-def _m_matrix_Q(student, cases: Cases, hidden: bool) -> None:
-    for n in (3, 4, 2) + ((5, 7) if hidden else ()):
+def _m_matrix_Q(student, cases: Cases) -> None:
+    for n in cases.grid((3, 4, 2), (5, 7, 6)):
         label = f"n = {n}"
         got = cases.call(label, student, n)
         if got is None:
@@ -45,14 +47,14 @@ def _m_matrix_Q(student, cases: Cases, hidden: bool) -> None:
             cases.record(f"{label}: rows of mat(Q theta) sum to 0", np.allclose(K.sum(1), 0))
 
 
-def _random_models(cases: Cases, hidden: bool):
+def _random_models(cases: Cases):
     """(Q, shape) pairs: the lecture's M-matrix, an antisymmetric model, random sparse Qs."""
     out = [(_m_matrix_Q_reference(3), (3, 3))]
     Q = np.zeros((16, 6))
     for t, (i, j) in enumerate(zip(*np.triu_indices(4, 1))):
         Q[i + 4 * j, t], Q[j + 4 * i, t] = 1.0, -1.0
     out.append((Q, (4, 4)))
-    shapes = [(3, 5), (6, 2)] + ([(1, 4), (5, 5), (7, 3)] if hidden else [])
+    shapes = cases.grid([(3, 5), (6, 2), (1, 4)], [(5, 5), (7, 3), (4, 1)])
     for m, n in shapes:
         p = int(cases.rng.integers(1, 8))
         out.append((sp.random_array((m * n, p), density=0.5, rng=cases.rng).toarray(), (m, n)))
@@ -61,31 +63,29 @@ def _random_models(cases: Cases, hidden: bool):
 
 @register(
     "03.model_jvp",
-    hint="J v = mat(Q v): reshape Q @ v column-major, "
-    "(Q @ v).reshape(shape, order='F') (MATLAB reshape(Q*v, m, n)).",
+    task="the Jacobian-vector product",
+    hint="J v = mat(Q v), and mat is MATLAB's column-major reshape (NumPy's default order is "
+    "row-major).",
 )
-def _model_jvp(student, cases: Cases, hidden: bool) -> None:
-    for Q, shape in _random_models(cases, hidden):
+def _model_jvp(student, cases: Cases) -> None:
+    for Q, shape in _random_models(cases):
         v = cases.rng.standard_normal(Q.shape[1])
         label = f"Q {Q.shape[0]}x{Q.shape[1]}, K of shape {shape}"
-        got = cases.call(label, student, sp.csr_array(Q), shape, v.copy())
+        got = cases.call(label, student, sp.csr_array(Q), shape, v)
         if got is not None:
-            cases.compare(
-                label, got, (Q @ v).reshape(shape, order="F"), rtol=1e-6
-            )  # float32 answers accepted
+            cases.compare(label, got, (Q @ v).reshape(shape, order="F"))
 
 
 @register(
     "03.model_vjp",
-    hint="J^T W = Q^T vec(W) with the column-major vec of MATLAB's W(:): "
-    "Q.T @ W.ravel(order='F'). The result has one entry per parameter.",
+    task="the transposed Jacobian product",
+    hint="J^T W = Q^T vec(W), with vec column-major as MATLAB's W(:) (NumPy's default order is "
+    "row-major). The result has one entry per parameter.",
 )
-def _model_vjp(student, cases: Cases, hidden: bool) -> None:
-    for Q, shape in _random_models(cases, hidden):
+def _model_vjp(student, cases: Cases) -> None:
+    for Q, shape in _random_models(cases):
         W = cases.rng.standard_normal(shape)
         label = f"Q {Q.shape[0]}x{Q.shape[1]}, W of shape {shape}"
-        got = cases.call(label, student, sp.csr_array(Q), W.copy())
+        got = cases.call(label, student, sp.csr_array(Q), W)
         if got is not None:
-            cases.compare(
-                label, got, Q.T @ W.ravel(order="F"), rtol=1e-6
-            )  # float32 answers accepted
+            cases.compare(label, got, Q.T @ W.ravel(order="F"))

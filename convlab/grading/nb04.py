@@ -22,11 +22,10 @@ def _dense_jacobian(Y: np.ndarray, L: int) -> np.ndarray:
     )
 
 
-def _cases(cases: Cases, hidden: bool):
-    sizes = [(16, 3, 10), (8, 3, 1), (12, 5, 4)]
-    if hidden:
-        sizes += [(9, 4, 3), (5, 5, 2), (64, 7, 20), (6, 1, 3)]
-    for n, L, b in sizes:
+def _cases(cases: Cases):
+    # (n, L, examples): odd and even n and L, L = 1, the n = L edge, one example
+    visible = [(16, 3, 10), (8, 3, 1), (12, 5, 4), (9, 4, 3), (6, 1, 3), (5, 5, 2)]
+    for n, L, b in cases.grid(visible, [(64, 7, 20), (7, 2, 1), (10, 10, 2), (1, 1, 3)]):
         theta = np.round(cases.rng.standard_normal(L), 2)
         Y = cases.rng.standard_normal((b, n))
         yield n, L, b, theta, Y
@@ -34,32 +33,32 @@ def _cases(cases: Cases, hidden: bool):
 
 @register(
     "04.Jmv",
-    hint="Y K(theta) is linear in theta, so J v = Y K(v): for every row y, "
-    "real(fft(fft(Q v) * ifft(y))) along axis 1, where Q v is v circshifted into a length-n "
-    "first column (the lecture's K(theta)^T y formula with theta replaced by v).",
+    task="J v by the FFT",
+    hint="Y K(theta) is linear in theta, so J v = Y K(v): the layer itself with the stencil v. "
+    "Each row of Y is one example (transform along axis 1), and row b of Y K is "
+    "(K^T y_b)^T, the lecture's K(theta)^T y formula.",
 )
-def _Jmv(student, cases: Cases, hidden: bool) -> None:
-    for n, L, b, theta, Y in _cases(cases, hidden):
+def _Jmv(student, cases: Cases) -> None:
+    for n, L, b, theta, Y in _cases(cases):
         v = cases.rng.standard_normal(L)
         label = f"theta = {theta.tolist()}, Y of shape {Y.shape}"
-        got = cases.call(label, student, theta.copy(), Y.copy(), v.copy())
+        got = cases.call(label, student, theta, Y, v)
         if got is not None:
             ref = (_dense_jacobian(Y, L) @ v).reshape(b, n)
-            cases.compare(label, got, ref, rtol=1e-6)  # float32 answers accepted
+            cases.compare(label, got, ref, transposed="rows of Y are the examples")
 
 
 @register(
     "04.Jtmv",
-    hint="J^T W = Q^T real(fft(sum over examples of ifft(y_b) * fft(w_b))): multiply in Fourier "
-    "space, sum over the rows (axis 0), one fft back, then Q^T picks the L entries around index 0 "
-    "(undo the circshift). The result has length L.",
+    task="J^T W by the FFT",
+    hint="J^T W sums the contributions of ALL examples (rows); Q^T undoes the circshift of "
+    "first_column, picking the L entries that it filled (around index 0, also for even L). "
+    "The result has length L.",
 )
-def _Jtmv(student, cases: Cases, hidden: bool) -> None:
-    for n, L, b, theta, Y in _cases(cases, hidden):
+def _Jtmv(student, cases: Cases) -> None:
+    for n, L, b, theta, Y in _cases(cases):
         W = cases.rng.standard_normal((b, n))
         label = f"theta = {theta.tolist()}, Y and W of shape {Y.shape}"
-        got = cases.call(label, student, theta.copy(), Y.copy(), W.copy())
+        got = cases.call(label, student, theta, Y, W)
         if got is not None:
-            cases.compare(
-                label, got, _dense_jacobian(Y, L).T @ W.ravel(), rtol=1e-6
-            )  # float32 answers accepted
+            cases.compare(label, got, _dense_jacobian(Y, L).T @ W.ravel())

@@ -18,28 +18,30 @@ import scipy.linalg
 import scipy.signal
 import torch
 
-from convlab.grading._core import Cases, as_array, register
+from convlab.grading._core import Cases, register
 from convlab.wiener import wiener_filter, zero_lag_index
 
 # ---------------------------------------------------------------------------------------------
 # 06.toeplitz: A @ w == np.convolve(x, w), A of shape (n + m - 1, m)
 # ---------------------------------------------------------------------------------------------
 
-_SIZES_1D = [(4, 4), (5, 3), (3, 5), (6, 6), (7, 2)]
-_SIZES_1D_HIDDEN = [(1, 1), (1, 3), (4, 1), (10, 10), (2, 7), (9, 4)]
+_SIZES_1D = [(4, 4), (5, 3), (3, 5), (6, 6), (7, 2), (4, 1), (1, 3)]
+_SIZES_1D_HIDDEN = [(1, 1), (10, 10), (2, 7), (9, 4)]
 
 
 @register(
     "06.toeplitz",
-    hint="A has n + m - 1 rows and m columns; column j is x shifted DOWN by j with zeros "
-    "around it (A[j:j+n, j] = x). With torch.roll, roll the zero-padded x (length n + m - 1), "
-    "otherwise the end of x wraps around to the top. Do not reverse x (that is a correlation).",
+    task="the Toeplitz matrix",
+    forbid=("scipy.linalg.convolution_matrix", "scipy.signal"),
+    hint="A @ w is the FULL convolution np.convolve(x, w): n + m - 1 rows, m columns, and "
+    "column j holds x shifted down by j with zeros around it (a shift, never a wrap-around), "
+    "x in its own order (reversed would be a correlation).",
 )
-def _toeplitz(student, cases: Cases, hidden: bool) -> None:
-    for n, m in _SIZES_1D_HIDDEN if hidden else _SIZES_1D:
+def _toeplitz(student, cases: Cases) -> None:
+    for n, m in cases.grid(_SIZES_1D, _SIZES_1D_HIDDEN):
         x = np.round(cases.rng.standard_normal(n), 2)
         label = f"x = {x.tolist()}, m = {m}"
-        got = cases.call(label, student, x.copy(), m)
+        got = cases.call(label, student, x, m)
         if got is not None:
             cases.compare(label, got, scipy.linalg.convolution_matrix(x, m, "full"), rtol=1e-12)
 
@@ -48,8 +50,9 @@ def _toeplitz(student, cases: Cases, hidden: bool) -> None:
 # 06.doubly_blocked: A @ w.ravel() == convolve2d(a, w, 'full').ravel()   (C order)
 # ---------------------------------------------------------------------------------------------
 
-_SIZES_2D = [((3, 3), (3, 3)), ((2, 4), (3, 2)), ((4, 3), (2, 3))]
-_SIZES_2D_HIDDEN = [((1, 1), (1, 1)), ((1, 4), (2, 1)), ((3, 1), (1, 3)), ((5, 4), (4, 5))]
+_SIZES_2D = [((3, 3), (3, 3)), ((2, 4), (3, 2)), ((4, 3), (2, 3)), ((1, 4), (2, 1))]
+_SIZES_2D += [((3, 1), (1, 3))]
+_SIZES_2D_HIDDEN = [((1, 1), (1, 1)), ((5, 4), (4, 5)), ((2, 2), (5, 1))]
 
 
 def _probe_convolve2d(a: np.ndarray, m: tuple[int, int]) -> np.ndarray:
@@ -64,17 +67,19 @@ def _probe_convolve2d(a: np.ndarray, m: tuple[int, int]) -> np.ndarray:
 
 @register(
     "06.doubly_blocked",
-    hint="Row-major (C-order) vectorisation: A[(i1+j1)*P2 + (i2+j2), j1*m2 + j2] = a[i1, i2] "
-    "with P2 = p2 + m2 - 1. Block (i + j, j) of the (p1+m1-1) x m1 block grid is the 1D "
-    "Toeplitz matrix (P2 x m2) of image ROW i; MATLAB's convmtx2 uses column-major X(:) instead.",
+    task="the doubly-blocked Toeplitz matrix",
+    forbid=("scipy.linalg.convolution_matrix", "scipy.signal"),
+    hint="Vectorisation is row-major (C order, w.ravel()), unlike MATLAB's convmtx2: the block "
+    "grid has p1 + m1 - 1 block rows of height p2 + m2 - 1 and m1 block columns, and block "
+    "(i + j, j) is the 1D Toeplitz matrix of image ROW i.",
 )
-def _doubly_blocked(student, cases: Cases, hidden: bool) -> None:
-    for p, m in _SIZES_2D_HIDDEN if hidden else _SIZES_2D:
+def _doubly_blocked(student, cases: Cases) -> None:
+    for p, m in cases.grid(_SIZES_2D, _SIZES_2D_HIDDEN):
         a = np.round(cases.rng.standard_normal(p), 1)
         if p == (3, 3) and m == (3, 3):
             a = np.arange(1.0, 10.0).reshape(3, 3)  # the lecture's 25 x 9 example
         label = f"a of shape {p} = {a.tolist()}, filter_shape = {m}"
-        got = cases.call(label, student, a.copy(), m)
+        got = cases.call(label, student, a, m)
         if got is not None:
             cases.compare(label, got, _probe_convolve2d(a, m), rtol=1e-12)
 
@@ -83,33 +88,30 @@ def _doubly_blocked(student, cases: Cases, hidden: bool) -> None:
 # 06.wiener: w = (A^T A)^{-1} A^T b_pad, b at the zero-lag offset (m - 1) // 2
 # ---------------------------------------------------------------------------------------------
 
-_SIZES_W = [(8, 8), (10, 7), (9, 4), (6, 6), (12, 12)]
-_SIZES_W_HIDDEN = [(1, 1), (5, 8), (16, 16), (11, 6), (7, 7), (20, 9)]
+_SIZES_W = [(8, 8), (10, 7), (9, 4), (6, 6), (12, 12), (5, 8), (7, 1)]
+_SIZES_W_HIDDEN = [(1, 1), (16, 16), (11, 6), (7, 7), (20, 9)]
 
 
 @register(
     "06.wiener",
-    hint="Build A = toeplitz(a, m) ((n+m-1) x m), place b inside zeros of length n+m-1 starting "
-    "at the zero-lag index c = (m - 1) // 2, then solve (A^T A) w = A^T b_pad "
-    "(np.linalg.solve, not A A^T, not A b).",
+    task="the Wiener filter",
+    hint="The least-squares filter solves the normal equations (A^T A) w = A^T b_pad with A the "
+    "(n+m-1) x m full-convolution matrix of a and b_pad = b at the zero-lag offset "
+    "c = (m - 1) // 2 inside zeros of length n + m - 1.",
 )
-def _wiener(student, cases: Cases, hidden: bool) -> None:
-    for n, m in _SIZES_W_HIDDEN if hidden else _SIZES_W:
+def _wiener(student, cases: Cases) -> None:
+    for n, m in cases.grid(_SIZES_W, _SIZES_W_HIDDEN):
         a = cases.rng.standard_normal(n)
         b = cases.rng.standard_normal(n)
         label = f"a, b of length {n} (a[:3] = {np.round(a[:3], 2).tolist()}), m = {m}"
-        got = cases.call(label, student, a.copy(), b.copy(), m)
-        if got is None:
+        got = cases.call(label, student, a, b, m)
+        arr = None if got is None else cases.array(label, got, real=True)
+        if arr is None:
             continue
         ref = wiener_filter(torch.from_numpy(a), torch.from_numpy(b), m, solver="dense").numpy()
-        try:
-            arr = as_array(got)
-        except Exception as exc:
-            cases.fail(label, f"could not turn the answer into an array ({exc})")
-            continue
         # the normal equations square the condition number: judge float32 answers at 2e-3
         single = np.issubdtype(arr.dtype, np.floating) and arr.dtype.itemsize <= 4
-        cases.compare(label, got, ref, rtol=2e-3 if single else 1e-8)
+        cases.compare(label, arr, ref, rtol=2e-3 if single else 1e-8)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -162,6 +164,15 @@ def _solvers():
         w[(0,) * a.ndim] = 1.0
         return w
 
+    def slightly_leaky(a, b):  # off by 1e-6: between the task's 1e-8 and a loose 1e-5
+        w = exact(a, b)
+        leak = 1e-6 * np.cos(np.arange(w.size)).reshape(w.shape)
+        leak[zero_lag_index(w.shape)] = 0.0
+        return w + leak
+
+    def slightly_scaled(a, b):  # amplitude 1 + 1e-6: a relative tolerance lets it through
+        return (1 + 1e-6) * exact(a, b)
+
     def split(a, b):  # sums to one, peaks at zero lag, but is not a delta
         w = 0.6 * exact(a, b)
         w[(*zero_lag_index(a.shape)[:-1], (zero_lag_index(a.shape)[-1] + 1) % a.shape[-1])] += 0.4
@@ -173,43 +184,54 @@ def _solvers():
         ("a filter one lag late", shifted),
         ("1.5 x the exact filter", scaled),
         ("the exact filter + 1e-3 cos(k) off zero lag", leaky),
+        ("the exact filter + 1e-6 cos(k) off zero lag", slightly_leaky),
+        ("(1 + 1e-6) x the exact filter", slightly_scaled),
         ("the filter centred at m // 2", centred_half),
         ("a delta at index 0", causal),
         ("0.6 delta at lag 0 + 0.4 at lag 1", split),
     ]
 
 
-_SHAPES_DELTA = [(8,), (9,), (6, 5), (4, 4)]
-_SHAPES_DELTA_HIDDEN = [(2,), (15,), (3, 3), (5, 8), (1, 6)]
+_SHAPES_DELTA = [(8,), (9,), (6, 5), (4, 4), (1, 6)]
+_SHAPES_DELTA_HIDDEN = [(2,), (15,), (3, 3), (5, 8)]
 
 
 @register(
     "06.delta_test",
-    hint="Compute w = wiener(a, a), build the delta with a single 1 at the zero-lag index "
-    "(m - 1) // 2 along EVERY axis (not m // 2, not 0, not on the flattened filter) and compare "
-    "ALL entries: max |w - delta| <= 1e-8 (amplitude 1, no energy elsewhere).",
+    task="the delta test",
+    hint="A delta at zero lag has a single 1 at index (m - 1) // 2 along EVERY axis of the "
+    "filter and zeros everywhere else: compare all entries with it (amplitude, position, no "
+    "energy elsewhere) to within 1e-8, and answer with a bool.",
 )
-def _delta_test(student, cases: Cases, hidden: bool) -> None:
-    for shape in _SHAPES_DELTA_HIDDEN if hidden else _SHAPES_DELTA:
+def _delta_test(student, cases: Cases) -> None:
+    for shape in cases.grid(_SHAPES_DELTA, _SHAPES_DELTA_HIDDEN):
         a = cases.rng.standard_normal(shape)
         for desc, solver in _solvers():
             w = solver(a, a)
             dev = float(np.abs(w - _delta(shape)).max())
-            if 1e-10 < dev < 1e-4:  # pragma: no cover - guards the grader's own cases
+            if 1e-10 < dev < 1e-7:  # pragma: no cover - guards the grader's own cases
                 raise RuntimeError(f"grader case {desc!r} is ambiguous (deviation {dev:.1e})")
             expected = dev <= 1e-10
             label = f"a of shape {shape}, wiener = {desc}"
-            got = cases.call(label, student, solver, a.copy())
+            # the student gets the filter computed in advance (no convlab call under the guard)
+            got = cases.call(label, student, _returns(w), a)
             if got is None:
                 continue
-            try:
-                verdict = bool(as_array(got))
-            except Exception as exc:
-                cases.fail(label, f"expected True or False, got {got!r} ({exc})")
+            if not isinstance(got, (bool, np.bool_)):
+                cases.fail(label, f"return True or False, got {got!r}")
                 continue
             cases.record(
                 label,
-                verdict == expected,
-                f"your test said {verdict}, but this filter is "
+                bool(got) == expected,
+                f"your test said {bool(got)}, but this filter is "
                 + ("a delta at zero lag" if expected else "NOT a delta at zero lag"),
             )
+
+
+def _returns(w: np.ndarray):
+    """A Wiener 'solver' that returns a copy of the filter ``w`` computed in advance."""
+
+    def wiener_fn(a, b):
+        return w.copy()
+
+    return wiener_fn

@@ -1,6 +1,6 @@
 """Instructor tools: nbgrader metadata, student notebooks from solutions, executing notebooks.
 
-``solutions/NN_topic.ipynb`` is the single source. ``python -m convlab.exercises generate``
+``solutions/NN_topic.ipynb`` is the single source. ``python -m convlab.instructor generate``
 (``make exercises``) writes ``exercises/NN_topic.ipynb`` with nbgrader's own preprocessors
 (ClearSolutions, ClearHiddenTests, ClearOutput) run through nbconvert, so no nbgrader course
 database is needed. ``check`` reports stale exercises; ``execute`` re-runs notebooks in place.
@@ -146,7 +146,7 @@ def execute(paths: list[Path], timeout: int = 600) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m convlab.exercises", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m convlab.instructor", description=__doc__)
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("generate", help="write exercises/ from solutions/")
     sub.add_parser("check", help="exit 1 if exercises/ is stale")
