@@ -92,9 +92,9 @@ gpu-check: $(STAMP)
 
 # Retrain every model of convlab.pretrained from its recipe (one thread, fixed seeds) and rewrite
 # convlab/pretrained/weights/ (weights + manifest.json with hashes, wall times, held-out metrics).
-# How long: the manifest records each entry's wall time, 20-33 minutes each on the course's 2-core
-# machine while it was shared by 8 sessions (9 entries trained at once, each on a few % of a core):
-# about 4 hours one after another under that load, far less on an idle machine. unet_mri and
+# How long: the manifest records each entry's wall time, 17-33 minutes each on the course's 2-core
+# machine while it was shared by 8 sessions (up to 9 entries at once, each on a few % of a core):
+# about 3.5 hours one after another under that load, far less on an idle machine. unet_mri and
 # unet_ct (no committed weights yet) add 3000 steps each. `python -m convlab.pretrained train NAME`
 # retrains one entry; commit the result.
 weights: $(STAMP)
