@@ -94,8 +94,8 @@ gpu-check: $(STAMP)
 # convlab/pretrained/weights/ (weights + manifest.json with hashes, wall times, held-out metrics).
 # How long: the manifest records each entry's wall time, 17-33 minutes each on the course's 2-core
 # machine while it was shared by 8 sessions (up to 9 entries at once, each on a few % of a core):
-# about 3.5 hours one after another under that load, far less on an idle machine. unet_mri and
-# unet_ct (no committed weights yet) add 3000 steps each. `python -m convlab.pretrained train NAME`
+# about 3.5 hours one after another under that load, far less on an idle machine (unet_mri and
+# unet_ct: 9 minutes each on a less loaded machine). `python -m convlab.pretrained train NAME`
 # retrains one entry; commit the result.
 weights: $(STAMP)
 	OMP_NUM_THREADS=1 nice -n 10 $(PY) -m convlab.pretrained train
