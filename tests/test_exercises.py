@@ -3,8 +3,10 @@ and nbgrader's own autograde gives solutions full marks and untouched exercises 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +47,21 @@ def test_exercise_has_no_answers(name):
         assert marker not in text
     nb = nbformat.read(ROOT / "exercises" / name, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_demo_cells_assert_what_they_print(name):
+    """A printed True/False in a solution's demo cell is never the only verification: the cell
+    asserts it, and every assert carries a message (a student who edits a demo is told why)."""
+    nb = nbformat.read(ROOT / "solutions" / name, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or cell.metadata.get("nbgrader"):
+            continue
+        asserts = [n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, ast.Assert)]
+        assert all(a.msg is not None for a in asserts), (index, "an assert without a message")
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        if re.search(r"\b(True|False)\b", text):
+            assert asserts, (index, "prints a boolean but asserts nothing", cell.source)
 
 
 @pytest.mark.parametrize("name", NAMES)
