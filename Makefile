@@ -1,6 +1,7 @@
 # convlab: two commands do everything on a fresh machine.
 #   make lab    set up .venv (if needed) and start JupyterLab on the course index
 #   make test   set up .venv (if needed) and run the whole test suite
+# make lab INSTRUCTOR=1 adds nbgrader's instructor tools (menu, Create Assignment, formgrader).
 # Set-up installs a CPU build of torch when no NVIDIA GPU is visible (no multi-GB CUDA download).
 
 PYTHON ?= python3
@@ -9,6 +10,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 PORT   ?= 8888
 ARGS   ?=
+INSTRUCTOR ?=
 # A CPU wheel of torch that may lie on local disk (pip's find-links); its dependencies come from
 # the normal index. Without it, PyTorch's CPU index is used.
 TORCH_CPU_LOCAL ?= torch==2.13.0
@@ -36,12 +38,20 @@ $(STAMP): pyproject.toml | $(PY)
 	    $(PIP) install "torch>=2.2" --index-url $(TORCH_CPU_INDEX); \
 	  fi; \
 	fi
-	$(PIP) install --quiet -e ".[dev,instructor]"
+# -qq: errors only (else setuptools prints a boxed notice about editable installs)
+	$(PIP) install -qq -e ".[dev,instructor]"
 	@touch $(STAMP)
+
+# The server's root is the repository (the index links to ../exercises and ../solutions) and the
+# URL it prints opens the index. Students get no instructor UI: .jupyter/student/ (first on the
+# config path) turns nbgrader's server and lab extensions off; INSTRUCTOR=1 leaves them on.
+LAB_CONFIG := $(if $(filter 1 yes true,$(INSTRUCTOR)),,JUPYTER_CONFIG_PATH="$(CURDIR)/.jupyter/student")
 
 lab: $(STAMP)
 	@extra=""; if [ "$$(id -u)" = "0" ]; then extra="--allow-root"; fi; \
-	$(PY) -m jupyter lab --port=$(PORT) $$extra $(ARGS) notebooks/00_index.ipynb
+	$(LAB_CONFIG) $(PY) -m jupyter lab --port=$(PORT) $$extra \
+	  --ServerApp.root_dir="$(CURDIR)" --LabApp.default_url=/lab/tree/notebooks/00_index.ipynb \
+	  $(ARGS)
 
 # Two pytest workers on a 2-core machine: one BLAS/OpenMP thread each, or they oversubscribe
 # the cores and multithreaded BLAS slows down 10-100x (timing claims in notebooks then flake).

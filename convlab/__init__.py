@@ -23,7 +23,7 @@ keeps the notebook lists in step with the notebooks' imports.
 - :mod:`convlab.pooling` -- stride and average pooling as sparse matrices. Notebooks: 05.
 - :mod:`convlab.toeplitz` -- full-convolution and doubly-blocked Toeplitz matrices (lecture
   builders). Notebooks: 06.
-- :mod:`convlab.wiener` -- Wiener filters (dense/levinson/cholesky/cg/fft), penalties,
+- :mod:`convlab.wiener` -- Wiener filters (dense/levinson/gs/cholesky/cg/fft), penalties,
   WienerLoss. Notebooks: 06.
 - :mod:`convlab.transposed` -- convolution arithmetic, conv layers as matrices, transposed
   convolution, upsampling. Notebooks: 07, 08, 09.
@@ -44,8 +44,8 @@ keeps the notebook lists in step with the notebooks' imports.
 - :mod:`convlab.instructor` -- instructor tooling: generate and execute the exercise
   notebooks. Notebooks: none.
 - :mod:`convlab.plotting` -- spy plots, eigenvalue plots. Notebooks: 01, 02, 03, 04, 05, 07.
-- :mod:`convlab.widgets` -- ipywidgets explorers (ipywidgets imported lazily). Notebooks: 01.
-- :mod:`convlab.widgets_transposed` -- the convolution-arithmetic explorer. Notebooks: 07.
+- :mod:`convlab.widgets` -- ipywidgets explorers and the figures they draw (ipywidgets imported
+  lazily). Notebooks: 01, 07.
 - :mod:`convlab.device` -- pick CUDA, then MPS, then CPU; TF32 switch and emulation, tolerances
   from the arithmetic. Notebooks: 00, 01, 02, 08.
 - :mod:`convlab.gpubench` -- the GPU check: correctness matrix, timing, costs, recorded runs.

@@ -70,3 +70,87 @@ def test_stencil_explorer_redraws_for_every_boundary():
     with pytest.raises(ValueError, match="3 or 5"):
         stencil_explorer(stencil=(1.0, 2.0))
     plt.close("all")
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+@pytest.mark.parametrize("name", ["stencil_explorer", "conv_arithmetic_explorer"])
+def test_explorer_output_carries_a_static_picture_for_untrusted_notebooks(name):
+    # JupyterLab renders a saved widget view only in a trusted output; an opened notebook is not
+    # trusted, so it falls back to the safe image/png: a picture saying "run this cell"
+    import convlab.widgets
+
+    plt.close("all")
+    box = getattr(convlab.widgets, name)()
+    bundle = box._repr_mimebundle_()
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    width, height = _png_size(bundle["image/png"])
+    assert width > 400 and height > 200, (width, height)
+    assert "run this cell to explore" in bundle["text/plain"]
+    assert len(plt.get_fignums()) == 1, "the preview figure must be closed (only the live one)"
+    plt.close("all")
+
+
+def test_dependencies_of_the_lecture_stride_2_example():
+    from convlab.widgets import dependencies
+
+    D = dependencies(7, 3, stride=2)  # 7 samples -> 3 outputs, windows start at 0, 2, 4
+    expected = np.zeros((3, 7), dtype=bool)
+    for i in range(3):
+        expected[i, 2 * i : 2 * i + 3] = True
+    np.testing.assert_array_equal(D, expected)
+
+
+def test_dependency_figure_ticks_are_whole_numbers():
+    from convlab.widgets import dependency_figure
+
+    fig = dependency_figure(5, 3, stride=2, padding=1, highlight=1)
+    pattern = fig.axes[1]
+    for ticks in (pattern.get_xticks(), pattern.get_yticks()):
+        inside = ticks[(ticks >= -0.5) & (ticks <= 4.5)]
+        assert len(inside) and np.all(inside == np.round(inside)), ticks
+    plt.close("all")
+
+
+def test_conv_arithmetic_explorer_tracks_the_last_output_and_names_its_sliders(capsys):
+    from convlab.widgets import conv_arithmetic_explorer
+
+    plt.close("all")
+    box = conv_arithmetic_explorer(n=8)
+    size = box.children[0].children[0]
+    highlight = box.children[1].children[2]
+    assert highlight.max == 2  # 8 samples, k=3, s=2 -> outputs y0, y1, y2
+    highlight.value = 2
+    size.value = 5  # 5 -> 2 outputs: the highlight moves down to the last one
+    assert (highlight.max, highlight.value) == (1, 1)
+    assert "5 -> 2" in plt.figure(plt.get_fignums()[-1]).axes[0].get_title()
+    figures = len(plt.get_fignums())
+    capsys.readouterr()
+    size.value = 1  # k = 3 does not fit: a message in the sliders' names, no figure
+    # (outside a kernel the Output widget does not capture prints: they reach stdout)
+    message = capsys.readouterr().out
+    assert "no output" in message and "n + 2p = 1" in message, message
+    assert len(plt.get_fignums()) == figures, "nothing is drawn when the kernel does not fit"
+    plt.close("all")
+
+
+@pytest.mark.parametrize(
+    ("notebook", "call"),
+    [
+        ("01_conv1d_structured_matrices", "stencil_explorer("),
+        ("07_adjoints_transposed_conv", "conv_arithmetic_explorer("),
+    ],
+)
+def test_committed_explorer_outputs_carry_the_picture(notebook, call):
+    import nbformat
+    from conftest import ROOT
+
+    nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code" and call in c.source]
+    assert cells, f"no cell calls {call} in {notebook}"
+    for cell in cells:
+        data = [o.get("data", {}) for o in cell.outputs]
+        assert any("image/png" in d for d in data), f"{notebook}: {call} has no picture output"
