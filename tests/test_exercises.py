@@ -65,6 +65,30 @@ def test_demo_cells_assert_what_they_print(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_demo_cells_come_after_the_checks_of_what_they_call(name):
+    """A demo (and its asserts) that calls a student's function sits below that function's check
+    cell, so Run All on an unfinished exercise stops at the check ("not done yet") first."""
+    nb = nbformat.read(ROOT / "solutions" / name, as_version=4)
+    checked_at: dict[str, int] = {}  # student function -> index of the first check below it
+    pending: list[str] = []
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            tree = ast.parse(cell.source)
+            pending += [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+        elif meta.get("grade"):
+            checked_at.update(dict.fromkeys(pending, index))
+            pending = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or cell.metadata.get("nbgrader"):
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                where = checked_at.get(node.func.id, -1)
+                assert where < index, (index, node.func.id, "is called above its check cell")
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_untouched_exercise_fails_only_with_not_implemented(name):
     from nbclient import NotebookClient
 
