@@ -910,6 +910,25 @@ def test_package_operators_accepted_directly_including_r_linear_mri():
     assert adjoint_test(mri.as_linear_map()).passed  # inner='real': tested via its real view
 
 
+def test_course_operator_objects_and_pairs_accepted_as_made():
+    """Objects with ``as_linear_map()``, ``(forward, adjoint)`` pairs and 2-D tensors go through
+    ``aslinearmap``; the same objects with a wrong adjoint fail."""
+    from convlab.conv import Conv1D
+    from convlab.inverse import AveragePool, FourierSampling
+
+    op = Conv1D(np.array([1.0, -2.0, 0.5]), 16)
+    assert adjoint_test(op).passed
+    assert not adjoint_test(op.K, op.K, in_shape=16).passed  # K is not symmetric
+    mri = FourierSampling(torch.rand(8, 8, generator=torch.Generator().manual_seed(0)) < 0.5)
+    assert adjoint_test(mri).passed
+    A = np.random.default_rng(0).standard_normal((5, 3))
+    assert adjoint_test((lambda x: A @ x, lambda y: A.T @ y), in_shape=3).passed
+    assert not adjoint_test((lambda x: A @ x, lambda y: 1.0005 * A.T @ y), in_shape=3).passed
+    assert adjoint_test(torch.from_numpy(A)).passed
+    with pytest.raises(TypeError, match=r"AveragePool\(\.\.\.\)\.as_linear_map"):
+        adjoint_test(AveragePool(2))  # shape-agnostic: needs the image shape
+
+
 TAYLOR_DTYPES = [np.float32, np.float64, np.complex64, np.complex128, *ACCEPTED_TORCH]
 
 

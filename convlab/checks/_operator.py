@@ -1,11 +1,12 @@
 """The one place where an operator argument of a check becomes (forward, adjoint) callables.
 
-:func:`as_operator` takes what :func:`convlab.checks.adjoint_test` accepts (matrices, sparse
-arrays, scipy ``LinearOperator``s, objects with ``forward``/``adjoint``/``in_shape``/``out_shape``
-such as :class:`convlab.operators.LinearMap`, callable pairs) and returns an object with the
-attributes of a ``LinearMap``: ``forward``, ``adjoint``, ``in_shape``, ``out_shape``, ``dtype``.
-:func:`convlab.operators.aslinearmap` accepts the same and returns that, so the checks can switch
-to it by replacing the one call in :func:`convlab.checks.adjoint_test`.
+:func:`as_operator` takes what :func:`convlab.checks.adjoint_test` accepts and returns an object
+with the attributes of a ``LinearMap`` (``forward``, ``adjoint``, ``in_shape``, ``out_shape``,
+``dtype``): matrices, sparse arrays and scipy ``LinearOperator``s; objects with
+``forward``/``adjoint``/``in_shape``/``out_shape`` such as :class:`convlab.operators.LinearMap`;
+callables with their adjoint; and, through :func:`convlab.operators.aslinearmap`, every other
+operator of the course (objects with ``as_linear_map()``: ``Conv1D``, ``FourierSampling``,
+``WienerFactor``, ...), ``(forward, adjoint)`` pairs and 2-D torch tensors.
 """
 
 from __future__ import annotations
@@ -65,6 +66,17 @@ def _is_map_like(obj: Any) -> bool:
     )
 
 
+def _converts_to_linear_map(obj: Any) -> bool:
+    """The course's operator objects (``as_linear_map()``), ``(forward, adjoint)`` pairs and 2-D
+    torch tensors: :func:`convlab.operators.aslinearmap` turns them into a ``LinearMap``."""
+    if hasattr(obj, "as_linear_map"):  # authoritative (it knows the inner product), map-like or not
+        return True
+    if isinstance(obj, tuple):
+        return len(obj) == 2 and all(callable(f) for f in obj)
+    torch = _torch()
+    return torch is not None and isinstance(obj, torch.Tensor) and obj.ndim == 2
+
+
 def as_operator(
     forward: Any,
     adjoint: Any = None,
@@ -80,6 +92,19 @@ def as_operator(
     """
     if forward is None:
         raise TypeError("forward must be an operator or a callable, got None")
+    if adjoint is None and _converts_to_linear_map(forward):
+        from convlab.operators import aslinearmap  # operators imports checks: import lazily
+
+        try:
+            forward = aslinearmap(forward, in_shape=in_shape, out_shape=out_shape, dtype=dtype)
+        except TypeError as err:
+            if not hasattr(forward, "as_linear_map"):
+                raise
+            name = type(forward).__name__
+            raise TypeError(
+                f"{name} needs arguments to become an operator ({err}); pass "
+                f"{name}(...).as_linear_map(...) instead"
+            ) from err
     if _is_matrix_like(forward):
         if _is_torch_dtype(dtype):
             raise TypeError(

@@ -235,10 +235,13 @@ def adjoint_test(
 
     Parameters
     ----------
-    forward : ndarray, sparse matrix/array, LinearOperator or callable
+    forward : ndarray, sparse matrix/array, LinearOperator, LinearMap, operator object or callable
         The operator ``A``. A 2-D ndarray or scipy sparse matrix acts by ``A @ u`` on flat
-        vectors; a ``LinearOperator`` by ``matvec``. A callable maps an array of shape
-        ``in_shape`` to an array (numpy, or torch when ``dtype`` is a torch dtype).
+        vectors; a ``LinearOperator`` by ``matvec``; a ``LinearMap`` (``inner="real"`` ones
+        through their real view) or any object with ``as_linear_map()`` (``Conv1D``,
+        ``FourierSampling``, ``WienerFactor``, ...) by its own forward and adjoint, as does a
+        ``(forward, adjoint)`` pair. A callable maps an array of shape ``in_shape`` to an array
+        (numpy, or torch when ``dtype`` is a torch dtype).
     adjoint : same kinds as ``forward``, optional
         The claimed adjoint ``A^H``. Defaults to ``A.conj().T`` for arrays and sparse matrices
         and to ``rmatvec`` (i.e. ``.H``) for a ``LinearOperator``; required for a callable.
