@@ -23,7 +23,7 @@ keeps the notebook lists in step with the notebooks' imports.
 - :mod:`convlab.pooling` -- stride and average pooling as sparse matrices. Notebooks: 05.
 - :mod:`convlab.toeplitz` -- full-convolution and doubly-blocked Toeplitz matrices (lecture
   builders). Notebooks: 06.
-- :mod:`convlab.wiener` -- Wiener filters (dense/levinson/cholesky/cg/fft), penalties,
+- :mod:`convlab.wiener` -- Wiener filters (dense/levinson/gs/cholesky/cg/fft), penalties,
   WienerLoss. Notebooks: 06.
 - :mod:`convlab.transposed` -- convolution arithmetic, conv layers as matrices, transposed
   convolution, upsampling. Notebooks: 07, 08, 09.
@@ -47,9 +47,7 @@ keeps the notebook lists in step with the notebooks' imports.
   notebooks. Notebooks: none.
 - :mod:`convlab.plotting` -- spy plots, eigenvalue plots. Notebooks: 01, 02, 03, 04, 05, 07.
 - :mod:`convlab.widgets` -- ipywidgets explorers and the figures they draw (ipywidgets imported
-  lazily). Notebooks: 01.
-- :mod:`convlab.widgets_transposed` -- old import path of the convolution-arithmetic explorer,
-  now in :mod:`convlab.widgets`; kept until notebook 07 imports it from there. Notebooks: 07.
+  lazily). Notebooks: 01, 07.
 - :mod:`convlab.device` -- pick CUDA, then MPS, then CPU; TF32 switch and emulation, tolerances
   from the arithmetic. Notebooks: 00, 01, 02, 08.
 - :mod:`convlab.gpubench` -- the GPU check: correctness matrix, timing, costs, recorded runs.

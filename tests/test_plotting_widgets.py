@@ -137,10 +137,6 @@ def test_conv_arithmetic_explorer_tracks_the_last_output_and_names_its_sliders(c
     plt.close("all")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="LEAD: re-execute notebooks 01 and 07 with the new explorers, then drop this marker",
-)
 @pytest.mark.parametrize(
     ("notebook", "call"),
     [

@@ -11,17 +11,21 @@ import scipy.linalg
 import scipy.signal
 import torch
 
-import convlab.wiener as wiener_module
+import convlab.wiener.factor as factor_module
+import convlab.wiener.solvers as solvers_module
 from convlab.wiener import (
     WienerFactor,
     WienerLoss,
+    WienerOptions,
     apply_filter,
     dense_bytes,
     fft_filter_error,
     filter_penalty,
+    lags,
     normal_matrix,
     penalty_gaussian,
     penalty_sharp,
+    solve_cost,
     solve_normal_equations,
     wiener_filter,
     zero_lag_index,
@@ -60,7 +64,7 @@ def _rel(x, y):
     return np.linalg.norm(x - y) / np.linalg.norm(y)
 
 
-EXACT_1D = ["dense", "levinson", "cholesky", "cg"]
+EXACT_1D = ["dense", "levinson", "gs", "cholesky", "cg"]
 
 
 @pytest.mark.parametrize(("n", "m"), [(1, 1), (8, 8), (9, 4), (12, 23), (30, 30)])
@@ -104,7 +108,7 @@ def test_normal_equations_hold_for_an_image_like_signal():
     A = scipy.linalg.convolution_matrix(a, 64, "full")
     b_pad = np.zeros(127)
     b_pad[31:95] = b
-    for solver in ("levinson", "cholesky", "cg"):
+    for solver in ("levinson", "gs", "cholesky", "cg"):
         w = wiener_filter(a, b, solver=solver).numpy()
         grad = A.T @ (A @ w - b_pad)
         assert np.linalg.norm(grad) < 1e-9 * np.linalg.norm(A.T @ b_pad)
@@ -115,7 +119,7 @@ def test_delta_test_same_input_and_output(dim, shape):
     x = torch.from_numpy(np.random.default_rng(2).standard_normal(shape))
     delta = torch.zeros(shape, dtype=torch.float64)
     delta[zero_lag_index(shape)] = 1.0
-    solvers = ["dense", "cholesky", "cg"] + (["levinson"] if dim == 1 else [])
+    solvers = ["dense", "cholesky", "cg"] + (["levinson", "gs"] if dim == 1 else [])
     for solver in solvers:
         w = wiener_filter(x, x, dim=dim, solver=solver)
         assert torch.allclose(w, delta, atol=1e-10), solver
@@ -168,7 +172,16 @@ def test_cg_preconditioner_cuts_iterations_and_warns_when_not_converged():
 
 @pytest.mark.parametrize(
     ("solver", "eps"),
-    [("levinson", 0.0), ("cholesky", 0.0), ("cg", 0.0), ("dense", 0.0), ("fft", 1e-2), ("cg", 0.1)],
+    [
+        ("levinson", 0.0),
+        ("gs", 0.0),
+        ("gs", 0.1),
+        ("cholesky", 0.0),
+        ("cg", 0.0),
+        ("dense", 0.0),
+        ("fft", 1e-2),
+        ("cg", 0.1),
+    ],
 )
 def test_gradcheck_filter(solver, eps):
     gen = torch.Generator().manual_seed(0)
@@ -181,7 +194,7 @@ def test_gradcheck_filter(solver, eps):
 
 @pytest.mark.parametrize(
     ("dim", "shape", "solvers"),
-    [(1, (2, 3, 11), ["levinson", "cholesky", "cg"]), (2, (2, 2, 5, 4), ["cholesky", "cg"])],
+    [(1, (2, 3, 11), ["levinson", "gs", "cholesky", "cg"]), (2, (2, 2, 5, 4), ["cholesky", "cg"])],
 )
 def test_implicit_backward_equals_autograd_through_dense(dim, shape, solvers):
     # an independent reference: autograd through the explicit-matrix Cholesky solve
@@ -299,7 +312,7 @@ def test_penalties():
 
 def test_dense_memory_is_checked_before_allocating():
     assert dense_bytes((65536,)) > 24 * 2**30
-    with pytest.raises(MemoryError, match="use solver='cg'"):
+    with pytest.raises(MemoryError, match=r"use solver='gs' \(1D\) or 'cg'"):
         wiener_filter(torch.ones(65536), torch.ones(65536), solver="dense")
 
 
@@ -336,7 +349,7 @@ def test_clear_errors():
     with pytest.raises(ValueError, match="penalty must be one of"):
         WienerLoss(dim=1, penalty="box")
     with pytest.raises(ValueError, match="penalty shape"):
-        WienerLoss(dim=1, penalty=torch.ones(5))(x, x + 1)
+        WienerLoss(dim=1, penalty=penalty_sharp(5))(x, x + 1)
     with pytest.raises(ValueError, match="filter_shape must have 2"):
         wiener_filter(torch.randn(4, 4), torch.randn(4, 4), (3,), dim=2)
     with pytest.raises(TypeError, match="real"):
@@ -388,7 +401,7 @@ def test_normal_matrix_and_centrosymmetric_cholesky_match_the_explicit_matrix(m,
 def factor_path(request, monkeypatch):
     """Run a test twice: with the materialised operator W and with the stored factors only."""
     if request.param == "factors":
-        monkeypatch.setattr(wiener_module, "OPERATOR_MAX_ENTRIES", 0)
+        monkeypatch.setattr(factor_module, "OPERATOR_MAX_ENTRIES", 0)
     return request.param
 
 
@@ -397,6 +410,8 @@ def factor_path(request, monkeypatch):
     [
         ((12,), (12,), "levinson"),
         ((12,), (7,), "levinson"),
+        ((12,), (12,), "gs"),
+        ((15,), (6,), "gs"),
         ((13,), (13,), "cholesky"),
         ((9,), (4,), "cg"),
         ((6, 5), (6, 5), "cholesky"),
@@ -418,22 +433,25 @@ def test_wiener_factor_matches_lstsq(n, m, solver, factor_path):
             assert _rel(w[i], ref(a[i], bk[i], m_arg)) < 1e-8
 
 
-def test_levinson_durbin_factor_is_the_inverse(monkeypatch):
-    # R^{-1} = U diag(1/e) U^T against numpy's inverse of scipy's Toeplitz matrix
-    r = np.array([4.0, 1.5, -0.7, 0.3, 0.2, -0.1])
-    fac = wiener_module._DurbinFactor(torch.from_numpy(r))
-    R = scipy.linalg.toeplitz(r)
-    U = fac.U.numpy()
-    assert np.allclose(np.triu(U), U) and np.allclose(np.diag(U), 1.0)
-    np.testing.assert_allclose(U @ np.diag(1 / fac.e.numpy()) @ U.T, np.linalg.inv(R), atol=1e-12)
-    with pytest.raises(ValueError, match="positive definite"):
-        wiener_module._DurbinFactor(torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64))
-    # without the Durbin factor (large m) the levinson WienerFactor still solves exactly
-    monkeypatch.setattr(wiener_module, "DURBIN_MAX_TAPS", 0)
-    a, b = torch.randn(2, 10, dtype=torch.float64), torch.randn(2, 10, dtype=torch.float64)
-    fac = WienerFactor(a, solver="levinson")
-    assert fac.factor is None and fac.operator is None
-    assert _rel(fac.filter(b), wiener_filter(a, b, solver="dense")) < 1e-10
+@pytest.mark.parametrize("extra", [(), (3,)])
+def test_gohberg_semencul_is_the_inverse(extra):
+    # R^{-1} y by two triangular Toeplitz pairs (FFT) against numpy's solve with scipy's Toeplitz
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((2, 40))
+    r = np.stack([np.correlate(x, x, "full")[39:] for x in a])  # lags 0..39 of A^T A
+    y = rng.standard_normal((2, *extra, 40))
+    x = solvers_module._GohbergSemencul(torch.from_numpy(r)).solve(torch.from_numpy(y)).numpy()
+    for i in range(2):
+        R = scipy.linalg.toeplitz(r[i])
+        expected = np.linalg.solve(R, y[i].reshape(-1, 40).T).T.reshape(y[i].shape)
+        assert _rel(x[i], expected) < 1e-12
+    wrong = r.copy()
+    wrong[:, 1] *= 1.001  # a subtly different matrix is not inverted
+    x_wrong = solvers_module._GohbergSemencul(torch.from_numpy(wrong)).solve(torch.from_numpy(y))
+    assert _rel(x_wrong.numpy(), x) > 1e-4
+    for singular in ([1.0, 1.0, 1.0], [0.0, 1.0, 0.0]):  # Levinson breaks down: refused
+        with pytest.raises(ValueError, match="positive definite"):
+            solvers_module._GohbergSemencul(torch.tensor(singular, dtype=torch.float64))
 
 
 def _loss_and_grads(loss, p, t):
@@ -450,6 +468,7 @@ def _loss_and_grads(loss, p, t):
     ("dim", "shape", "solver", "direction", "target_grad"),
     [
         (1, (2, 3, 11), "levinson", "target_to_prediction", False),
+        (1, (2, 3, 11), "gs", "target_to_prediction", True),
         (1, (2, 11), "cholesky", "symmetric", True),
         (1, (2, 10), "fft", "target_to_prediction", True),
         (2, (2, 1, 6, 5), "cholesky", "target_to_prediction", False),
@@ -495,7 +514,7 @@ def test_cache_is_keyed_on_the_target_values(factor_path):
     t2 = torch.randn(1, 1, 6, 6, dtype=torch.float64, generator=gen)
     assert torch.allclose(loss(p, t2), plain(p, t2), rtol=1e-12)
     assert loss.factorisations == 4
-    loss.epsilon = plain.epsilon = 0.1  # changed settings: recomputed too
+    loss.options = plain.options = WienerOptions(epsilon=0.1)  # changed settings: recomputed
     assert torch.allclose(loss(p, t2), plain(p, t2), rtol=1e-12)
     assert loss.factorisations == 5
     assert torch.allclose(loss(p, t2.float()), plain(p, t2.float()), rtol=1e-5)  # new dtype
@@ -504,7 +523,12 @@ def test_cache_is_keyed_on_the_target_values(factor_path):
 
 @pytest.mark.parametrize(
     ("dim", "shape", "solver"),
-    [(1, (2, 7), "levinson"), (2, (2, 1, 4, 3), "cholesky"), (2, (1, 1, 4, 4), "fft")],
+    [
+        (1, (2, 7), "levinson"),
+        (1, (2, 7), "gs"),
+        (2, (2, 1, 4, 3), "cholesky"),
+        (2, (1, 1, 4, 4), "fft"),
+    ],
 )
 def test_gradcheck_through_the_cached_path(dim, shape, solver, factor_path):
     gen = torch.Generator().manual_seed(13)
@@ -528,3 +552,192 @@ def test_wiener_factor_errors():
     with pytest.raises(TypeError, match="cache_target"):
         WienerLoss(dim=1, cache_target=1)
     assert not WienerFactor(a).matches(a.float()) and WienerFactor(a).matches(a.clone())
+
+
+def test_options_are_one_validated_settings_object():
+    a = torch.randn(2, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    b = torch.randn(2, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    opts = WienerOptions(solver="cg", tol=1e-13)
+    by_object = wiener_filter(a, b, options=opts)
+    by_keywords = wiener_filter(a, b, solver="cg", tol=1e-13)
+    assert torch.equal(by_object, by_keywords)
+    assert WienerLoss(dim=1, options=opts, tol=1e-10).options == WienerOptions("cg", tol=1e-10)
+    assert hash(opts) == hash(WienerOptions(solver="cg", tol=1e-13))  # usable as a cache key
+    assert opts.resolve(1, (9,)).epsilon == 0.0
+    assert WienerOptions(solver="fft").resolve(1, (9,)).epsilon == 1e-6
+    assert WienerOptions().resolve(2, (100, 100)).solver == "cg"
+    assert WienerOptions().resolve(1, (100,)).solver == "gs"
+    assert WienerOptions().resolve(2, (64, 64)).solver == "cg"  # one solve: cg is faster
+    assert WienerOptions().resolve(2, (64, 64), cached=True).solver == "cholesky"
+    for bad, err in [
+        (dict(solver="qr"), ValueError),
+        (dict(tol=0.0), ValueError),
+        (dict(tol=float("nan")), ValueError),
+        (dict(epsilon=-1.0), ValueError),
+        (dict(maxiter=0), ValueError),
+        (dict(preconditioner=1), TypeError),
+    ]:
+        with pytest.raises(err, match=next(iter(bad))):
+            WienerOptions(**bad)
+    with pytest.raises(TypeError, match="unknown Wiener solver setting"):
+        wiener_filter(a, b, tolerance=1e-3)
+    with pytest.raises(TypeError, match="options must be a WienerOptions"):
+        wiener_filter(a, b, options={"solver": "cg"})
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_fast_exact_filter_agrees_with_dense_and_the_other_exact_solvers(dtype):
+    # issue 16's accuracy: gs (1D) and the cached factors (1D and 2D) against dense least
+    # squares in float64, batched; float32 inputs are solved in float64 and rounded once
+    gen = torch.Generator().manual_seed(21)
+    a, b = torch.randn(2, 3, 120, generator=gen), torch.randn(2, 3, 120, generator=gen)
+    a, b = a.to(dtype), b.to(dtype)
+    ref = wiener_filter(a.double(), b.double(), solver="dense")
+    tol = 1e-8 if dtype == torch.float64 else 1e-6
+    for solver in ("gs", "levinson", "cholesky", "cg"):
+        w = wiener_filter(a, b, solver=solver)
+        assert w.dtype == dtype and _rel(w, ref) < tol, solver
+        w_cached = WienerFactor(a, solver=solver).filter(b)
+        assert w_cached.dtype == dtype and _rel(w_cached, ref) < tol, solver
+    assert _rel(wiener_filter(a, b, solver="fft"), ref) > 0.1  # the approximation is not exact
+    img_a, img_b = a.reshape(2, 3, 10, 12), b.reshape(2, 3, 10, 12)
+    ref2 = wiener_filter(img_a.double(), img_b.double(), dim=2, solver="dense")
+    for solver in ("cholesky", "cg"):
+        w = WienerFactor(img_a, dim=2, solver=solver).filter(img_b)
+        assert w.dtype == dtype and _rel(w, ref2) < tol, solver
+
+
+def test_gs_at_a_size_where_dense_does_not_fit_agrees_with_a_converged_cg():
+    # m = 6000: dense A would be 1.7 GB; the reference is float64 CG to 1e-13
+    gen = torch.Generator().manual_seed(22)
+    a = torch.randn(1, 6000, dtype=torch.float64, generator=gen)
+    b = torch.randn(1, 6000, dtype=torch.float64, generator=gen)
+    ref = wiener_filter(a, b, solver="cg", tol=1e-13)
+    assert _rel(wiener_filter(a, b, solver="gs"), ref) < 1e-10
+    assert _rel(WienerFactor(a, solver="gs").filter(b), ref) < 1e-10
+
+
+# --------------------------------------------------------------------------------------------
+# bad input: a clear error, never a silent NaN / zero / 0.5, never a huge solve (issue 13)
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_an_unbatched_all_zero_signal_is_refused(dim):
+    shape = (8,) if dim == 1 else (5, 6)
+    x, zero = torch.randn(shape, dtype=torch.float64), torch.zeros(shape, dtype=torch.float64)
+    for solver in ("cg", "fft", "dense", "cholesky"):
+        with pytest.raises(ValueError, match="a is all zero: "):
+            wiener_filter(zero, x, dim=dim, solver=solver)
+    with pytest.raises(ValueError, match="target is all zero"):
+        WienerLoss(dim=dim)(x, zero)
+    with pytest.raises(ValueError, match="prediction is all zero"):
+        WienerLoss(dim=dim)(zero, x)
+    with pytest.raises(ValueError, match=r"batch item \(1,\)"):  # batched: names the item
+        wiener_filter(torch.stack([x, zero]), torch.stack([x, x]), dim=dim)
+    assert torch.isfinite(WienerLoss(dim=dim)(x, x))  # the right input still works
+
+
+def test_nan_in_b_is_refused():
+    a, b = torch.randn(2, 8, dtype=torch.float64), torch.randn(2, 8, dtype=torch.float64)
+    b[1, 3] = float("nan")
+    for solver in ("gs", "cg", "fft", "dense"):
+        with pytest.raises(ValueError, match="b contains NaN"):
+            wiener_filter(a, b, solver=solver)
+    with pytest.raises(ValueError, match="b contains NaN"):
+        WienerFactor(a).filter(b)
+    b[1, 3] = float("inf")
+    with pytest.raises(ValueError, match="prediction contains NaN"):
+        WienerLoss(dim=1)(b, a)
+
+
+def test_penalties_that_would_make_a_silent_loss_are_refused():
+    T = penalty_sharp(9)
+    x = torch.randn(3, 9, dtype=torch.float64)
+    assert float(WienerLoss(dim=1, penalty=T)(x, x)) < 1e-20  # a right penalty
+    for bad, match in [
+        (T + 1.0, "0 at zero lag"),  # loss(x, x) would be 0.5
+        (torch.zeros(9, dtype=torch.float64), "0 at every lag"),
+        (-T, ">= 0"),
+        (T.clone().fill_(float("nan")), "finite"),
+        (T[None], "1-D"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            WienerLoss(dim=1, penalty=bad)
+    for sigma in (float("inf"), float("nan"), 0.0, -1.0):
+        with pytest.raises(ValueError, match="sigma"):
+            penalty_gaussian(9, sigma=sigma)
+        with pytest.raises(ValueError, match="sigma"):
+            WienerLoss(dim=1, sigma=sigma)
+    with pytest.raises(ValueError, match="underflows"):
+        penalty_gaussian(9, sigma=1e200)
+    wide = penalty_gaussian(9, sigma=1e6)  # very wide but finite: quadratic, not all zero
+    np.testing.assert_allclose(wide.numpy(), (lags(9) / 4.0) ** 2, rtol=1e-6)
+
+
+def test_a_huge_solve_is_refused_up_front_without_allocating():
+    import time
+
+    a, b = torch.randn(16, dtype=torch.float64), torch.randn(16, dtype=torch.float64)
+    t0 = time.perf_counter()
+    for solver in ("auto", "gs", "levinson", "dense", "cholesky"):
+        with pytest.raises((ValueError, MemoryError), match="limit"):
+            wiener_filter(a, b, 10**6, solver=solver)
+    with pytest.raises((ValueError, MemoryError), match="limit"):
+        WienerFactor(a, 10**6)
+    with pytest.raises(MemoryError, match=r"GiB.*use solver='cg'"):
+        wiener_filter(torch.randn(256, 256), torch.randn(256, 256), dim=2, solver="cholesky")
+    assert time.perf_counter() - t0 < 1.0
+    assert wiener_filter(a, b, 1000).shape == (1000,)  # a large but affordable filter is solved
+    bytes_, flops = solve_cost((16,), (10**6,), "gs")
+    assert flops > 1e12 and bytes_ < 2**30  # O(m^2) work, O(m) memory
+
+
+def test_the_solve_limit_is_the_package_cost_limit(monkeypatch):
+    from convlab._validate import CostLimitError
+
+    a, b = torch.randn(64, dtype=torch.float64), torch.randn(64, dtype=torch.float64)
+    assert wiener_filter(a, b, 64, solver="dense").shape == (64,)
+    monkeypatch.setenv("CONVLAB_MAX_BYTES", "4096")  # the user's own limit, not wiener's
+    with pytest.raises(CostLimitError, match=r"solver='dense'.*CONVLAB_MAX_BYTES"):
+        wiener_filter(a, b, 64, solver="dense")
+
+
+@pytest.mark.parametrize(
+    ("dim", "shape", "solver"),
+    [
+        (1, (2, 9), "gs"),
+        (1, (2, 9), "levinson"),
+        (1, (9,), "cholesky"),
+        (1, (2, 9), "cg"),
+        (1, (2, 9), "fft"),
+        (2, (2, 5, 4), "cholesky"),
+        (2, (5, 4), "cg"),
+        (2, (2, 5, 4), "fft"),
+    ],
+)
+def test_the_b_to_w_map_is_a_linear_map_with_its_adjoint(dim, shape, solver, factor_path):
+    from convlab.operators import LinearMap, aslinearmap
+
+    a = torch.randn(shape, dtype=torch.float64, generator=torch.Generator().manual_seed(31))
+    fac = WienerFactor(a, dim=dim, solver=solver)
+    W = aslinearmap(fac)  # a factor converts through as_linear_map()
+    tol = 1e-9 if solver == "cg" else None  # cg solves to its tol (1e-12 relative residual)
+    assert W.adjoint_test(tol=tol).passed
+    # the dense matrix: column j is the filter of the j-th unit vector b (dense solver)
+    units = torch.eye(a.numel(), dtype=torch.float64).reshape(-1, *shape)
+    exact = solver if solver == "fft" else "dense"
+    cols = [wiener_filter(a, e, dim=dim, solver=exact).reshape(-1) for e in units]
+    assert _rel(W.to_dense(), torch.stack(cols, dim=1)) < 1e-8
+    # a subtly wrong adjoint (the R^{-1} or the multiplier's conjugate left out) must fail
+    wrong = LinearMap(
+        W.forward,
+        lambda y: apply_filter(a, y, dim=dim),
+        W.in_shape,
+        W.out_shape,
+        backend="torch",
+        dtype=torch.float64,
+    )
+    assert not wrong.adjoint_test(tol=tol).passed
+    with pytest.raises(ValueError, match="w_bar must have the filter's shape"):
+        fac.adjoint(torch.zeros(3, 3))
