@@ -8,7 +8,7 @@ Table 1: checking the derivative of ``y -> tanh(K(theta) y)`` (periodic FFT conv
 
 * ours = ``taylor_test`` (one f evaluation per step h = 2^-k plus one jvp; with its default
   early stop a correct Jacobian needs ~30 of the 39 steps in float64) +
-  ``jacobian_transpose_test`` (default 3 trials: 3 jvp + 3 vjp; the vjp is linearised once at
+  ``jacobian_transpose_test`` (default 3 trials: 3 jvp + 6 vjp; the vjp is linearised once at
   y0 with ``torch.func.vjp``, as one would, so each vjp is a backward pass only): O(1) operator
   applications whatever n. Columns: ``f(y) [ms]`` one evaluation of f for scale, ``ours/f(y)``
   the cost in units of it, ``f calls`` / ``Jv+JTw`` the operator applications counted

@@ -77,6 +77,7 @@ class PeriodicConv(torch.autograd.Function):
 
     @staticmethod
     def forward(y: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+        _validate(y, theta)  # shapes and dtypes only: a longer stencil was silently cropped
         return _apply(theta, y)
 
     @staticmethod
@@ -133,12 +134,14 @@ def _validate(y: Any, theta: Any) -> None:
         raise TypeError(f"y and theta must have the same dtype, got {y.dtype} and {theta.dtype}")
     n = tuple(y.shape[-theta.ndim :])
     if any(Lk > nk for Lk, nk in zip(theta.shape, n)):
-        raise ValueError(f"stencil {tuple(theta.shape)} larger than the periodic signal {n}")
+        raise ValueError(
+            f"theta {tuple(theta.shape)} is larger than the periodic signal: y has {n} "
+            "samples along the stencil's axes"
+        )
 
 
 def periodic_conv(y: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
     """``K(theta) y``: periodic convolution of the last ``theta.ndim`` axes of ``y`` (FFT)."""
-    _validate(y, theta)
     return PeriodicConv.apply(y, theta)
 
 

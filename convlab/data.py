@@ -58,7 +58,16 @@ import skimage.transform
 import skimage.util
 import torch
 
-from convlab._validate import as_choice, as_generator, as_real_number, as_real_tensor, as_size
+from convlab._validate import (
+    as_choice,
+    as_generator,
+    as_real_number,
+    as_real_tensor,
+    as_shape,
+    as_size,
+    check_cost,
+    require_finite,
+)
 
 __all__ = [
     "CORRUPTIONS",
@@ -132,15 +141,6 @@ def _grey(name: str) -> np.ndarray:
     return grey
 
 
-def _as_shape(size: Any) -> tuple[int, int]:
-    if isinstance(size, (tuple, list)):
-        if len(size) != 2:
-            raise ValueError(f"size must be an int or a pair (H, W), got {size!r}")
-        return as_size(size[0], "size[0]"), as_size(size[1], "size[1]")
-    s = as_size(size, "size")
-    return s, s
-
-
 def load_image(name: str, size: int | tuple[int, int] | None = None) -> np.ndarray:
     """A bundled scikit-image sample as a grey ``(H, W)`` float64 image in ``[0, 1]``.
 
@@ -166,10 +166,15 @@ def load_image(name: str, size: int | tuple[int, int] | None = None) -> np.ndarr
     ((64, 64), dtype('float64'), True)
     """
     as_choice(name, "name", tuple(SAMPLE_IMAGES))
-    grey = _grey(name)
     if size is None:
-        return grey.copy()
-    shape = _as_shape(size)
+        return _grey(name).copy()
+    shape = as_shape(size, "size", ndim=2)
+    check_cost(
+        f"load_image at size {shape}",
+        nbytes=32 * shape[0] * shape[1],  # float64 output and the resize's temporaries
+        alternative="use a smaller size",
+    )
+    grey = _grey(name)
     out = skimage.transform.resize(grey, shape, order=1, anti_aliasing=True, mode="reflect")
     return np.clip(out, 0.0, 1.0)
 
@@ -191,6 +196,9 @@ def _as_batch(x: Any, name: str = "x") -> torch.Tensor:
         raise TypeError(f"{name} must be floating with values in [0, 1], got integer values")
     if t.ndim != 4:
         raise ValueError(f"{name} must be a 4-D batch (N, C, H, W), got shape {tuple(t.shape)}")
+    if t.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(t.shape)}")
+    require_finite(t, name)  # NaN would pass the [0, 1] range checks and poison the metrics
     return t
 
 
@@ -270,6 +278,11 @@ def random_patches(images: Any, n: int, size: int, *, generator: torch.Generator
     imgs = _images_list(images)
     n = as_size(n, "n")
     size = as_size(size, "size")
+    check_cost(
+        f"{n} patches of {size}x{size}",
+        nbytes=12 * n * size * size,  # float32 patches and their int64 gather indices
+        alternative="draw fewer patches at a time",
+    )
     for i, img in enumerate(imgs):
         if size > min(img.shape):
             raise ValueError(f"size={size} does not fit in images[{i}] of shape {tuple(img.shape)}")
@@ -414,7 +427,8 @@ def poisson_noise(
     """
     generator = as_generator(generator)
     x = _as_batch(x)
-    peak = as_real_number(peak, "peak", strict=True)
+    # torch's Poisson sampler overflows int64 for rates near 2^63 (then returns 0): stay far below
+    peak = as_real_number(peak, "peak", strict=True, maximum=2.0**50)
     if clip:
         _check_range(x)
     elif x.numel() and bool(x.min() < 0):
@@ -541,6 +555,7 @@ def corrupt(
     [(2, 1, 32, 32), (2, 1, 32, 32), (2, 1, 32, 32)]
     """
     kind = as_choice(kind, "kind", tuple(CORRUPTIONS))
+    level = as_real_number(level, "level", strict=kind == "poisson")
     if kind == "gaussian":
         return gaussian_noise(x, level, generator=generator, clip=clip)
     if kind == "poisson":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from convlab._validate import as_size, as_vector
+from convlab._validate import as_numpy, as_size, as_vector, check_cost
 
 FFT_NORM = "backward"
 
@@ -32,8 +32,13 @@ def circulant_first_column(theta: np.ndarray, n: int) -> np.ndarray:
     >>> circulant_first_column([1, 2, 3], 5)
     array([2, 3, 0, 0, 1])
     """
-    theta = as_vector(theta, "theta")
+    theta = as_vector(theta, "theta", finite=True)
     n = as_size(n, "n")
+    check_cost(
+        f"the {n} eigenvalues of a circulant operator",
+        nbytes=48 * n,  # the column and its complex FFT
+        alternative="use a smaller n",
+    )
     if theta.size > n:
         raise ValueError(
             f"len(theta) must be <= n for a periodic operator (got {theta.size} > {n})"
@@ -69,13 +74,13 @@ def circulant_matvec(
     -------
     ndarray shaped like ``y``; real when ``theta`` and ``y`` are real (``real(ifft(...))``).
     """
-    y = np.asarray(y)
+    y = as_numpy(y, "y")
     if y.ndim == 0:
         raise ValueError("y must have at least one dimension")
-    if not np.issubdtype(y.dtype, np.number):
-        raise TypeError(f"y must be numeric, got dtype {y.dtype}")
     axis = _normalise_axis(axis, y.ndim)
-    theta = as_vector(theta, "theta")
+    if y.shape[axis] == 0:
+        raise ValueError(f"y has no samples along axis {axis} (shape {y.shape})")
+    theta = as_vector(theta, "theta", finite=True)
     lam = circulant_eigenvalues(theta, y.shape[axis])
     if transpose:
         lam = np.conj(lam)

@@ -76,8 +76,11 @@ from convlab._validate import (
     as_generator,
     as_real_number,
     as_real_tensor,
+    as_shape,
     as_size,
     as_vector,
+    check_cost,
+    sparse_bytes,
 )
 from convlab.operators import LinearMap
 
@@ -103,6 +106,8 @@ def _image(x: Any, name: str = "x") -> torch.Tensor:
     t = as_real_tensor(x, name)
     if t.ndim < 2:
         raise ValueError(f"{name} must have shape (..., H, W), got shape {tuple(t.shape)}")
+    if t.numel() == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(t.shape)}")
     return t
 
 
@@ -163,14 +168,15 @@ class AveragePool:
 
     def output_shape(self, shape: Sequence[int]) -> tuple[int, ...]:
         """Shape of ``A x`` for ``x`` of shape ``(..., H, W)``: ``(..., H / r, W / r)``."""
-        shape = tuple(int(s) for s in shape)
+        shape = as_shape(shape, "shape")
         if len(shape) < 2:
             raise ValueError(f"shape must be (..., H, W), got {shape}")
         H, W = shape[-2:]
         r = self.r
         if H % r or W % r:
             raise ValueError(
-                f"H and W must be divisible by r={r} (average pooling with stride r tiles the "
+                f"shape {shape}: H and W must be divisible by r={r} (average pooling with "
+                "stride r tiles the "
                 f"image exactly); got H={H}, W={W}. Crop the image first"
             )
         return (*shape[:-2], H // r, W // r)
@@ -244,6 +250,11 @@ def upsample(y: Any, r: int, mode: str = "bicubic") -> torch.Tensor:
     y = _image(y, "y")
     r = as_size(r, "r")
     mode = as_choice(mode, "mode", UPSAMPLE_MODES)
+    check_cost(
+        f"upsample of shape {tuple(y.shape)} by r = {r}",
+        nbytes=2 * y.element_size() * y.numel() * r * r,
+        alternative="use a smaller r",
+    )
     *lead, h, w = y.shape
     batch = y.reshape(-1, 1, h, w)
     kw = {} if mode == "nearest" else {"align_corners": False}
@@ -440,9 +451,8 @@ def random_mask(
     >>> bool((m == m[:1]).all())  # whole columns
     True
     """
-    if isinstance(shape, (int, np.integer)) or len(shape) != 2:
-        raise ValueError(f"shape must be (H, W), got {shape!r}")
-    H, W = as_size(shape[0], "shape[0]"), as_size(shape[1], "shape[1]")
+    H, W = as_shape(shape, "shape", ndim=2)
+    check_cost(f"a {H} x {W} sampling mask", nbytes=2 * H * W, alternative="use a smaller shape")
     acc = as_real_number(acceleration, "acceleration", minimum=1.0)
     cf = as_real_number(center_fraction, "center_fraction", strict=True)
     if cf > 1.0 / acc + 1e-12:
@@ -482,6 +492,9 @@ def circle_mask(size: int) -> torch.Tensor:
             [0, 0, 1, 0, 0]], dtype=torch.int32)
     """
     size = as_size(size, "size")
+    check_cost(
+        f"a {size} x {size} circle mask", nbytes=17 * size * size, alternative="use a smaller size"
+    )
     c = size // 2
     i = torch.arange(size)
     return (i[:, None] - c) ** 2 + (i[None, :] - c) ** 2 <= c * c
@@ -492,6 +505,16 @@ def _as_theta(theta: Any) -> np.ndarray:
     if not np.all(np.isfinite(th)):
         raise ValueError("theta must be finite (angles in degrees)")
     return th
+
+
+def _check_radon_cost(n_angles: int, size: int) -> None:
+    """Refuse a Radon matrix beyond the cost limit: 4 bilinear corners for each of the
+    ~0.8 size^2 samples (inscribed circle) per angle, twice for the chunks' temporaries."""
+    check_cost(
+        f"radon_matrix of {n_angles} angles at size {size}",
+        nbytes=2 * sparse_bytes(size * n_angles, 4 * n_angles * size * size * 4 // 5),
+        alternative="use a smaller size or fewer angles",
+    )
 
 
 # Samples per chunk when building the Radon matrix (memory: ~40 bytes per sample and corner).
@@ -524,6 +547,7 @@ def radon_matrix(theta: Any, size: int) -> sp.csr_array:
     th = _as_theta(theta)
     n = as_size(size, "size")
     n_ang = th.size
+    _check_radon_cost(n_ang, n)
     c = n // 2
     rad = np.deg2rad(th)
     cos_all, sin_all = np.cos(rad), np.sin(rad)
@@ -726,6 +750,12 @@ def fbp(sinogram: Any, theta: Any, size: int) -> torch.Tensor:
     y = _image(sinogram, "sinogram")
     th = _as_theta(theta)
     n = as_size(size, "size")
+    check_cost(
+        f"fbp of {y.numel() // max(1, y.shape[-1] * y.shape[-2])} image(s) at size {n}",
+        nbytes=32 * n * n * max(1, y.numel() // max(1, y.shape[-1] * y.shape[-2])),
+        ops=8.0 * n * n * th.size * max(1, y.numel() // max(1, y.shape[-1] * y.shape[-2])),
+        alternative="use a smaller size",
+    )
     _check_hw(y, (n, th.size), "sinogram")
     lead = y.shape[:-2]
     items = y.detach().cpu().to(torch.float64).reshape(-1, n, th.size).numpy()
@@ -774,6 +804,7 @@ def sparse_view_fbp(x: Any, n_angles: int) -> torch.Tensor:
     H, W = x.shape[-2:]
     if H != W:
         raise ValueError(f"x must hold square images (..., size, size), got shape {tuple(x.shape)}")
+    _check_radon_cost(n_angles, H)
     R = _radon_cached(n_angles, H)
     return fbp(R.forward(x.detach()), R.theta, H)
 

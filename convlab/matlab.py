@@ -43,7 +43,7 @@ import numpy.typing as npt
 import scipy.signal
 import scipy.sparse
 
-from convlab._validate import as_size
+from convlab._validate import as_numpy, as_size, check_cost, is_tensor, sparse_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -94,7 +94,7 @@ def _as_numeric(value: Any, name: str) -> np.ndarray:
     """Return ``value`` as a numeric ndarray (no copy when possible)."""
     if scipy.sparse.issparse(value):
         raise TypeError(f"{name} must be a dense array here, got a scipy sparse {value.format}")
-    arr = np.asarray(value)
+    arr = as_numpy(value, name, numeric=False)  # tensors (requires_grad too) detached
     _check_numeric_dtype(arr.dtype, name)
     return arr
 
@@ -242,6 +242,11 @@ def spdiags_build(B: npt.ArrayLike, d: npt.ArrayLike, m: int, n: int) -> scipy.s
         raise ValueError(
             f"B has {Barr.shape[1]} columns but d has {what}; need one column of B per diagonal"
         )
+    check_cost(
+        f"spdiags_build of a {m} x {n} matrix",
+        nbytes=sparse_bytes(m, Barr.shape[0] * darr.size) + 24 * Barr.size,
+        alternative="use smaller m, n",
+    )
     i, j, inside = _diagonal_positions(Barr.shape[0], darr, m, n)
     keep = inside & (Barr != 0)
     coo = scipy.sparse.coo_array((Barr[keep], (i[keep], j[keep])), shape=(m, n))
@@ -426,11 +431,6 @@ def spdiags(arg: Any, d: Any = None, m: Any = None, n: Any = None, /) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def _is_torch_tensor(x: Any) -> bool:
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(x, torch.Tensor)
-
-
 @overload
 def circshift(x: torch.Tensor, n: Any, dim: int | None = None) -> torch.Tensor: ...
 @overload
@@ -476,11 +476,11 @@ def circshift(x: Any, n: Any, dim: int | None = None) -> Any:
            [1, 2],
            [3, 4]])
     """
-    is_torch = _is_torch_tensor(x)
+    is_torch = is_tensor(x)
     if not is_torch:
         if scipy.sparse.issparse(x):
             raise TypeError("x must be a dense ndarray or torch.Tensor, got a scipy sparse array")
-        x = np.asarray(x)
+        x = as_numpy(x, "x")
     shape = tuple(x.shape)
     ndim = len(shape)
     if is_torch and isinstance(n, sys.modules["torch"].Tensor):
@@ -664,6 +664,11 @@ def convmtx(h: npt.ArrayLike, n: int, *, row: bool = False) -> scipy.sparse.csr_
     if not isinstance(row, (bool, np.bool_)):
         raise TypeError(f"row must be a bool, got {type(row).__name__}")
     m = ha.size
+    check_cost(
+        f"convmtx of a length-{m} h for n = {n}",
+        nbytes=sparse_bytes(m + n - 1, m * n),
+        alternative="apply the convolution without its matrix (conv(h, x))",
+    )
     # A[j + k, j] = h[k]  for k in 0..m-1, j in 0..n-1
     k = np.arange(m, dtype=np.int64)[:, None]
     j = np.arange(n, dtype=np.int64)[None, :]
@@ -726,6 +731,11 @@ def convmtx2(H: npt.ArrayLike, m: int, n: int) -> scipy.sparse.csr_array:
     m = as_size(m, "m", minimum=1)
     n = as_size(n, "n", minimum=1)
     mh, nh = Ha.shape
+    check_cost(
+        f"convmtx2 of a {mh}x{nh} H for {m}x{n} images",
+        nbytes=sparse_bytes((mh + m - 1) * (nh + n - 1), mh * nh * m * n),
+        alternative="apply the convolution without its matrix (conv2(X, H))",
+    )
     M = mh + m - 1  # rows of the full output
     a = np.arange(mh, dtype=np.int64)[:, None, None, None]
     b = np.arange(nh, dtype=np.int64)[None, :, None, None]

@@ -53,7 +53,14 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from convlab._validate import as_size, as_vector
+from convlab._validate import (
+    as_numpy,
+    as_shape,
+    as_size,
+    as_vector,
+    check_cost,
+    sparse_bytes,
+)
 from convlab.operators import LinearMap
 
 __all__ = [
@@ -79,7 +86,7 @@ def vec(A: Any) -> np.ndarray:
     """Column-major vectorisation, MATLAB ``A(:)``: ``A.ravel(order="F")`` (sparse accepted)."""
     if sp.issparse(A):
         A = A.toarray()
-    A = np.asarray(A)
+    A = as_numpy(A, "A")
     if A.ndim != 2:
         raise ValueError(f"A must be 2-D, got shape {A.shape}")
     return A.ravel(order="F")
@@ -88,7 +95,7 @@ def vec(A: Any) -> np.ndarray:
 def mat(x: Any, shape: Sequence[int]) -> np.ndarray:
     """Column-major reshape, MATLAB ``reshape(x, m, n)``: the inverse of :func:`vec`."""
     x = as_vector(x, "x")
-    m, n = (as_size(s, "shape") for s in shape)
+    m, n = as_shape(shape, "shape", ndim=2)
     if x.size != m * n:
         raise ValueError(f"x has {x.size} entries, cannot reshape to {m} x {n}")
     return x.reshape((m, n), order="F")
@@ -130,7 +137,13 @@ class ParametricModel:
         Raises ``ValueError`` for a model with ``theta >= 0`` if an entry is negative
         (use :meth:`project` first).
         """
-        theta = self._theta(theta, "theta")
+        theta = self._theta(theta, "theta", finite=True)
+        if not sparse:
+            check_cost(
+                f"K(theta) of {self.name}, {self.shape[0]} x {self.shape[1]} dense",
+                nbytes=16 * self.shape[0] * self.shape[1],
+                alternative="pass sparse=True",
+            )
         if self.nonnegative and np.any(theta < 0):
             bad = np.flatnonzero(theta < 0)
             raise ValueError(
@@ -150,7 +163,7 @@ class ParametricModel:
 
     def vjp(self, W: Any) -> np.ndarray:
         """``J^T W = Q^T vec(W)``: gather from ``vec(W)`` with the triplets, Q never formed."""
-        W = np.asarray(W.toarray() if sp.issparse(W) else W)
+        W = as_numpy(W.toarray() if sp.issparse(W) else W, "W")
         if W.shape != self.shape:
             raise ValueError(f"W must have K's shape {self.shape}, got {W.shape}")
         w = W.ravel(order="F")
@@ -176,8 +189,8 @@ class ParametricModel:
         return np.maximum(theta, 0.0) if self.nonnegative else theta
 
     # -- helpers -------------------------------------------------------------------------------
-    def _theta(self, theta: Any, name: str) -> np.ndarray:
-        theta = as_vector(theta, name)
+    def _theta(self, theta: Any, name: str, *, finite: bool = False) -> np.ndarray:
+        theta = as_vector(theta, name, finite=finite)
         if theta.size != self.n_params:
             raise ValueError(f"{name} must have length p = {self.n_params}, got {theta.size}")
         return theta
@@ -195,6 +208,15 @@ class ParametricModel:
         return k.reshape((m, n), order="F")
 
 
+def _check_triplets(what: str, nnz: int, rows: int = 0) -> None:
+    """Refuse a model or Q whose triplets (and CSR rows) would exceed the cost limit."""
+    check_cost(
+        what,
+        nbytes=4 * sparse_bytes(rows, nnz),  # index arithmetic makes a few temporaries
+        alternative="use smaller sizes, or apply the operator without Q (e.g. convlab.conv)",
+    )
+
+
 def _model(
     name: str, shape: tuple[int, int], p: int, i, j, params, coeffs, nonnegative: bool = False
 ) -> ParametricModel:
@@ -209,6 +231,7 @@ def _model(
 def diagonal(n: int) -> ParametricModel:
     """Diagonal scaling ``K(theta) = diag(theta)``, n x n, p = n."""
     n = as_size(n, "n")
+    _check_triplets(f"diagonal({n})", n)
     k = np.arange(n)
     return _model("diagonal", (n, n), n, k, k, k, 1.0)
 
@@ -221,6 +244,7 @@ def antisymmetric(n: int) -> ParametricModel:
     eigenvalue has real part 0.
     """
     n = as_size(n, "n", minimum=2)
+    _check_triplets(f"antisymmetric({n})", n * (n - 1))
     iu, ju = np.triu_indices(n, k=1)  # row-major order of the strict upper triangle
     t = np.arange(iu.size)
     return _model(
@@ -243,6 +267,7 @@ def m_matrix(n: int) -> ParametricModel:
     space) and for ``theta >= 0`` every Gershgorin disc lies in ``Re z >= 0``.
     """
     n = as_size(n, "n", minimum=2)
+    _check_triplets(f"m_matrix({n})", 2 * n * (n - 1))
     I, J = np.nonzero(~np.eye(n, dtype=bool))  # row-major order of the off-diagonal entries
     t = np.arange(I.size)
     return _model(
@@ -290,6 +315,7 @@ def periodic_conv1d(L: int, n: int) -> ParametricModel:
         ``K``, ``K^T``, ``J``, ``J^T`` by FFT without forming ``Q``.
     """
     L, n = as_size(L, "L"), as_size(n, "n")
+    _check_triplets(f"periodic_conv1d({L}, {n})", L * n)
     if L > n:
         raise ValueError(f"stencil length L must be <= n for a periodic operator ({L} > {n})")
     i = np.repeat(np.arange(n), L)
@@ -311,6 +337,7 @@ def periodic_conv2d(kernel_shape: Sequence[int], image_shape: Sequence[int]) -> 
         ``K``, ``K^T``, ``J``, ``J^T`` by FFT without forming ``Q``.
     """
     (L1, L2), (n1, n2) = _shapes(kernel_shape, image_shape)
+    _check_triplets(f"periodic_conv2d of {n1}x{n2} images", L1 * L2 * n1 * n2)
     a, b, p, q = np.meshgrid(
         np.arange(n1), np.arange(n2), np.arange(L1), np.arange(L2), indexing="ij"
     )
@@ -327,6 +354,7 @@ def conv1d_first_column_Q(L: int, n: int) -> sp.csr_array:
     (``conv1D.m``): ``q = getK1(1:L, n); I = find(q); Q = sparse(I, q(I), 1, n, L)``.
     """
     L, n = as_size(L, "L"), as_size(n, "n")
+    _check_triplets(f"conv1d_first_column_Q({L}, {n})", L, rows=n)
     if L > n:
         raise ValueError(f"stencil length L must be <= n for a periodic operator ({L} > {n})")
     p = np.arange(L)
@@ -340,6 +368,7 @@ def conv2d_first_column_Q(kernel_shape: Sequence[int], image_shape: Sequence[int
     that its centre ``(L1//2, L2//2)`` lands at pixel (0, 0); its ``fft2`` is ``lambda``.
     """
     (L1, L2), (n1, n2) = _shapes(kernel_shape, image_shape)
+    _check_triplets(f"conv2d_first_column_Q of {n1}x{n2} images", L1 * L2, rows=n1 * n2)
     p, q = np.meshgrid(np.arange(L1), np.arange(L2), indexing="ij")
     rows = (p - L1 // 2) % n1 + n1 * ((q - L2 // 2) % n2)
     return sp.csr_array(
@@ -348,12 +377,8 @@ def conv2d_first_column_Q(kernel_shape: Sequence[int], image_shape: Sequence[int
 
 
 def _shapes(kernel_shape: Sequence[int], image_shape: Sequence[int]):
-    if len(kernel_shape) != 2 or len(image_shape) != 2:
-        raise ValueError(
-            f"kernel_shape and image_shape must have 2 entries, got {kernel_shape}, {image_shape}"
-        )
-    L1, L2 = (as_size(s, "kernel_shape") for s in kernel_shape)
-    n1, n2 = (as_size(s, "image_shape") for s in image_shape)
+    L1, L2 = as_shape(kernel_shape, "kernel_shape", ndim=2)
+    n1, n2 = as_shape(image_shape, "image_shape", ndim=2)
     if L1 > n1 or L2 > n2:
         raise ValueError(f"kernel {L1}x{L2} larger than the periodic image {n1}x{n2}")
     return (L1, L2), (n1, n2)
@@ -370,9 +395,8 @@ def doubly_symmetric_Q(kernel_shape: Sequence[int]) -> sp.csr_array:
     stencil is its own flip, so ``K = K^T`` (symmetric, real eigenvalues). Compose with a
     convolution model: ``Q_conv @ S``.
     """
-    if len(kernel_shape) != 2:
-        raise ValueError(f"kernel_shape must have 2 entries, got {kernel_shape}")
-    L1, L2 = (as_size(s, "kernel_shape") for s in kernel_shape)
+    L1, L2 = as_shape(kernel_shape, "kernel_shape", ndim=2)
+    _check_triplets(f"doubly_symmetric_Q of a {L1}x{L2} stencil", L1 * L2, rows=L1 * L2)
     if L1 % 2 == 0 or L2 % 2 == 0:
         raise ValueError(f"a doubly symmetric stencil needs odd sizes, got {L1}x{L2}")
     k1, k2 = L1 // 2, L2 // 2
@@ -396,6 +420,10 @@ class SeparableStencil:
 
     L1: int
     L2: int
+
+    def __post_init__(self) -> None:
+        for name in ("L1", "L2"):  # frozen: normalise numpy ints to Python ints
+            object.__setattr__(self, name, as_size(getattr(self, name), name))
 
     @property
     def n_params(self) -> int:
@@ -443,9 +471,7 @@ def stencil_parameter_counts(kernel_shape: Sequence[int]) -> dict[str, int]:
     >>> stencil_parameter_counts((5, 5))
     {'full': 25, 'separable': 10, 'separable (effective)': 9, 'doubly symmetric': 9}
     """
-    if len(kernel_shape) != 2:
-        raise ValueError(f"kernel_shape must have 2 entries, got {kernel_shape}")
-    L1, L2 = (as_size(s, "kernel_shape") for s in kernel_shape)
+    L1, L2 = as_shape(kernel_shape, "kernel_shape", ndim=2)
     counts = {"full": L1 * L2, "separable": L1 + L2, "separable (effective)": L1 + L2 - 1}
     if L1 % 2 and L2 % 2:
         counts["doubly symmetric"] = (L1 // 2 + 1) * (L2 // 2 + 1)

@@ -9,12 +9,27 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+
+from convlab._validate import as_numpy
+
+#: spy draws values (not markers) for matrices up to this size when ``values=None``.
+SPY_VALUES_MAX = 40
 
 
-def _dense(A: Any) -> np.ndarray:
-    if hasattr(A, "toarray"):
-        return np.asarray(A.toarray())
-    return np.asarray(A)
+def _as_matrix(A: Any) -> Any:
+    """``A`` as a non-empty 2-D scipy sparse array (kept sparse) or numeric ndarray."""
+    if sp.issparse(A):
+        M = A
+    elif hasattr(A, "to_sparse") and hasattr(A, "in_shape"):  # a LinearMap: its sparse matrix
+        M = A.to_sparse()
+    else:
+        M = as_numpy(A, "A")
+    if M.ndim != 2:
+        raise ValueError(f"A must be a 2-D matrix, got shape {M.shape}")
+    if 0 in M.shape:
+        raise ValueError(f"A must not be empty, got shape {M.shape}")
+    return M
 
 
 def spy(
@@ -29,18 +44,28 @@ def spy(
 
     Small matrices (``values=None`` and at most 40 x 40) are drawn with their values: zeros white,
     entries coloured by value on a symmetric colour scale, so constant diagonals (Toeplitz) and
-    wrap-around corners (circulant) stand out. Larger ones use ``Axes.spy`` markers.
-    Returns the matplotlib Axes.
+    wrap-around corners (circulant) stand out. Larger ones use ``Axes.spy`` markers; sparse
+    input stays sparse (matplotlib draws its stored nonzeros), so a 1e6 x 1e6 identity is cheap.
+    ``values=True`` densifies, so it is refused above the cost limit. Returns the matplotlib Axes.
     """
-    import matplotlib.pyplot as plt
+    from convlab._validate import check_cost
 
-    M = _dense(A)
-    if M.ndim != 2:
-        raise ValueError(f"spy needs a 2-D matrix, got shape {M.shape}")
+    M = _as_matrix(A)
+    if values is not None and not isinstance(values, (bool, np.bool_)):
+        raise TypeError(f"values must be True, False or None, got {values!r}")
+    import matplotlib.pyplot as plt  # after validation: bad input fails fast
+
+    if values is None:
+        values = max(M.shape) <= SPY_VALUES_MAX
+    if values:
+        check_cost(
+            f"spy with values of a {M.shape[0]} x {M.shape[1]} matrix (drawn dense)",
+            nbytes=16 * M.shape[0] * M.shape[1],
+            alternative="pass values=False (markers, sparse input stays sparse)",
+        )
+        M = M.toarray() if sp.issparse(M) else M
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4 * M.shape[0] / max(M.shape[1], 1) + 0.4))
-    if values is None:
-        values = max(M.shape) <= 40
     if values:
         vmax = float(np.max(np.abs(M))) if M.size else 1.0
         shown = np.ma.masked_where(M == 0, np.real(M))
@@ -51,7 +76,7 @@ def spy(
         ax.tick_params(which="minor", length=0)
     else:
         ax.spy(M, markersize=max(0.5, 200 / max(M.shape)))
-    nnz = int(np.count_nonzero(M))
+    nnz = int(M.count_nonzero() if sp.issparse(M) else np.count_nonzero(M))
     ax.set_xlabel(f"nz = {nnz}")
     if title:
         ax.set_title(title)
@@ -69,17 +94,27 @@ def plot_eigenvalues(
     Typical use: ``plot_eigenvalues(np.linalg.eigvals(K.toarray()), lam_fft,
     labels=["eig(full(K))", "fft(K(:,1))"])`` - the markers should sit on top of each other.
     """
-    import matplotlib.pyplot as plt
-
     if not sets:
         raise ValueError("give at least one set of eigenvalues")
-    if labels is not None and len(labels) != len(sets):
-        raise ValueError(f"got {len(labels)} labels for {len(sets)} eigenvalue sets")
+    arrays = []
+    for k, lam in enumerate(sets):
+        arr = as_numpy(lam, f"sets[{k}]").ravel()
+        if arr.size == 0:
+            raise ValueError(f"sets[{k}] is empty: no eigenvalues to plot")
+        arrays.append(arr)
+    if labels is not None:
+        if not isinstance(labels, Sequence) or isinstance(labels, str):
+            raise TypeError(f"labels must be a sequence of strings, got {labels!r}")
+        if not all(isinstance(s, str) for s in labels):
+            raise TypeError(f"labels must be a sequence of strings, got {labels!r}")
+        if len(labels) != len(sets):
+            raise ValueError(f"got {len(labels)} labels for {len(sets)} eigenvalue sets")
+    import matplotlib.pyplot as plt  # after validation: bad input fails fast
+
     if ax is None:
         _, ax = plt.subplots(figsize=(4.5, 4.5))
     markers = ["o", "x", "+", "s", "^"]
-    for k, lam in enumerate(sets):
-        lam = np.asarray(lam).ravel()
+    for k, lam in enumerate(arrays):
         ax.scatter(
             lam.real,
             lam.imag,

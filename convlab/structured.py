@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from convlab._validate import as_choice, as_size, as_vector
+from convlab._validate import as_choice, as_size, as_vector, check_cost, sparse_bytes
 
 BOUNDARIES = ("zero", "periodic", "valid")
 METHODS = ("index", "spdiags", "loop")
@@ -76,11 +76,16 @@ def conv_matrix(
            [0, 3, 2, 1],
            [1, 0, 3, 2]])
     """
-    theta = as_vector(theta, "theta")
+    theta = as_vector(theta, "theta", finite=True)
     n = as_size(n, "n")
     boundary = as_choice(boundary, "boundary", BOUNDARIES)
     method = as_choice(method, "method", METHODS)
     L = theta.size
+    check_cost(
+        f"conv_matrix of a length-{L} stencil for n = {n}",
+        nbytes=2 * sparse_bytes(n, L * n),
+        alternative="apply K without building it (convlab.fourier.circulant_matvec, conv.Conv1D)",
+    )
     if boundary == "periodic" and L > n:
         raise ValueError(
             f"periodic boundary needs len(theta) <= n (got {L} > {n}): a longer stencil would "
@@ -93,7 +98,11 @@ def conv_matrix(
 
 
 def output_length(n: int, L: int, boundary: str) -> int:
-    """Rows of the convolution matrix: n, except n - L + 1 for "valid"."""
+    """Rows of the convolution matrix: n, except n - L + 1 for "valid" (which needs L <= n)."""
+    n, L = as_size(n, "n"), as_size(L, "L")
+    boundary = as_choice(boundary, "boundary", BOUNDARIES)
+    if boundary == "valid" and L > n:
+        raise ValueError(f"valid boundary needs L <= n (got {L} > {n}): no output")
     return n - L + 1 if boundary == "valid" else n
 
 

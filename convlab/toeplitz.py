@@ -44,7 +44,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from convlab._validate import as_choice, as_real_tensor, as_size
+from convlab._validate import (
+    as_choice,
+    as_real_tensor,
+    as_shape,
+    as_size,
+    check_cost,
+    require_finite,
+)
 
 METHODS = ("index", "loop", "roll")
 METHODS_2D = ("index", "loop")
@@ -57,7 +64,8 @@ def _as_tensor(x: Any, name: str, ndim: int) -> torch.Tensor:
         raise ValueError(f"{name} must be {ndim}-D, got shape {tuple(t.shape)}")
     if t.numel() == 0:
         raise ValueError(f"{name} must not be empty")
-    return t
+    require_finite(t, name)
+    return t.detach()
 
 
 def full_conv_matrix(x: Any, m: int | None = None, *, method: str = "index") -> torch.Tensor:
@@ -95,6 +103,11 @@ def full_conv_matrix(x: Any, m: int | None = None, *, method: str = "index") -> 
     n = x.shape[0]
     m = n if m is None else as_size(m, "m")
     method = as_choice(method, "method", METHODS)
+    check_cost(
+        f"full_conv_matrix of a {n}-sample signal ({n + m - 1} x {m}, dense)",
+        nbytes=(x.element_size() + 8) * (n + m - 1) * m,  # the matrix and its gather index
+        alternative="convolve without the matrix (torch.nn.functional.conv1d, matlab.conv)",
+    )
     return {"index": _by_index, "loop": _by_loop, "roll": _by_roll}[method](x, m)
 
 
@@ -170,11 +183,15 @@ def doubly_blocked_toeplitz(
     if filter_shape is None:
         m1, m2 = p1, p2
     else:
-        if len(tuple(filter_shape)) != 2:
-            raise ValueError(f"filter_shape must be a pair (m1, m2), got {filter_shape!r}")
-        m1, m2 = (as_size(s, "filter_shape") for s in filter_shape)
+        m1, m2 = as_shape(filter_shape, "filter_shape", ndim=2)
     method = as_choice(method, "method", METHODS_2D)
     P1, P2 = p1 + m1 - 1, p2 + m2 - 1
+    check_cost(
+        f"doubly_blocked_toeplitz of a {p1}x{p2} image and {m1}x{m2} filters "
+        f"({P1 * P2} x {m1 * m2}, dense)",
+        nbytes=(a.element_size() + 8) * P1 * P2 * m1 * m2,
+        alternative="convolve without the matrix (torch.nn.functional.conv2d, matlab.conv2)",
+    )
     if method == "loop":
         A = a.new_zeros((P1 * P2, m1 * m2))
         for i in range(p1):  # block (i + j, j) is the Toeplitz matrix of row i of a

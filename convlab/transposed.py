@@ -40,6 +40,7 @@ Conventions (PyTorch's)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -48,7 +49,15 @@ import scipy.sparse as sp
 import torch
 import torch.nn.functional as F
 
-from convlab._validate import as_choice, as_size
+from convlab._validate import (
+    as_choice,
+    as_device,
+    as_real_number,
+    as_shape,
+    as_size,
+    check_cost,
+    require_finite,
+)
 from convlab.operators import LinearMap
 
 __all__ = [
@@ -244,12 +253,8 @@ def zero_insertion_plan(
 
 
 def _tuple(value: Any, name: str, nd: int, minimum: int) -> tuple[int, ...]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != nd:
-            raise ValueError(f"{name} must have {nd} entries (one per spatial dim), got {value!r}")
-        return tuple(as_size(v, f"{name}[{j}]", minimum=minimum) for j, v in enumerate(value))
-    v = as_size(value, name, minimum=minimum)
-    return (v,) * nd
+    """An int (the same on every spatial axis) or one int per axis, each ``>= minimum``."""
+    return as_shape(value, name, ndim=nd, minimum=minimum)
 
 
 def _weight_array(weight: Any) -> np.ndarray:
@@ -258,6 +263,9 @@ def _weight_array(weight: Any) -> np.ndarray:
     w = np.asarray(weight)
     if not np.issubdtype(w.dtype, np.number):
         raise TypeError(f"weight must be numeric, got dtype {w.dtype}")
+    if w.size == 0:
+        raise ValueError(f"weight must not be empty, got shape {w.shape}")
+    require_finite(w, "weight")
     if w.ndim not in (3, 4):
         raise ValueError(
             f"weight must have shape (C_out, C_in, k) or (C_out, C_in, kh, kw), got {w.shape}"
@@ -266,13 +274,10 @@ def _weight_array(weight: Any) -> np.ndarray:
 
 
 def _sizes(value: Any, name: str, nd: int) -> tuple[int, ...]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != nd:
-            raise ValueError(f"{name} must have {nd} entries to match the weight, got {value!r}")
-        return tuple(as_size(v, f"{name}[{j}]") for j, v in enumerate(value))
-    if nd != 1:
+    """Spatial sizes, one per axis of the weight (an int only for 1D weights)."""
+    if np.ndim(value) == 0 and nd != 1 and not isinstance(value, str):
         raise ValueError(f"{name} must be a tuple of {nd} sizes, got {value!r}")
-    return (as_size(value, name),)
+    return as_shape(value, name, ndim=nd)
 
 
 # ============================================================================================
@@ -341,6 +346,12 @@ def conv_layer_matrix(
     outs = full if out_size is None else _sizes(out_size, "out_size", nd)
     if any(o > f for o, f in zip(outs, full)):
         raise ValueError(f"out_size {outs} exceeds the convolution's output size {full}")
+    nb = 1 if batch is None else as_size(batch, "batch")
+    check_cost(
+        f"conv_layer_matrix for inputs of size {ins} ({c_out} x {c_in} channels)",
+        nbytes=40 * nb * c_out * c_in * math.prod(outs) * math.prod(ks),  # indices, mask, CSR
+        alternative="apply the layer with conv_operator (matrix-free) or torch.nn.functional",
+    )
     # Broadcast over (C_out, C_in, o_1, k_1, ..., o_nd, k_nd).
     shape = (c_out, c_in, *(n for j in range(nd) for n in (outs[j], ks[j])))
     grids = np.meshgrid(*[np.arange(n) for n in shape], indexing="ij", sparse=True)
@@ -422,6 +433,14 @@ def trans_conv(Y: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tenso
     ``w`` has shape ``(C_in, C_out, f1, f2)``, ``Y`` shape ``(B, C_in, m, n)``; the output has
     shape ``(B, C_out, m + f1 - 1, n + f2 - 1)`` (created with ``Y``'s dtype and device here).
     """
+    for name, t in (("Y", Y), ("w", w)):
+        if not isinstance(t, torch.Tensor) or t.ndim != 4:
+            shape = tuple(t.shape) if isinstance(t, torch.Tensor) else type(t).__name__
+            raise TypeError(f"{name} must be a 4-D torch.Tensor, got {shape}")
+    if w.shape[0] != Y.shape[1]:
+        raise ValueError(f"w.shape[0] = {w.shape[0]} must equal Y's channels {Y.shape[1]}")
+    if not isinstance(b, torch.Tensor) or b.shape != (w.shape[1],):
+        raise ValueError(f"b must be a tensor of shape ({w.shape[1]},) (one bias per output)")
     c_in, c_out, f1, f2 = w.shape
     batch, c_in, m, n = Y.shape
     X = torch.zeros(batch, c_out, m + f1 - 1, n + f2 - 1, dtype=Y.dtype, device=Y.device)
@@ -451,7 +470,7 @@ def _prepare(
     Y: Any, w: Any, bias: Any, stride: Any, padding: Any, dilation: Any, output_padding: Any
 ) -> _Prepared:
     if not isinstance(Y, torch.Tensor):
-        raise TypeError(f"input must be a torch.Tensor, got {type(Y).__name__}")
+        raise TypeError(f"Y: the input must be a torch.Tensor, got {type(Y).__name__}")
     if not isinstance(w, torch.Tensor):
         raise TypeError(f"weight must be a torch.Tensor, got {type(w).__name__}")
     if Y.ndim not in (3, 4):
@@ -803,14 +822,16 @@ def interpolation_matrix(
         n_out = as_size(size, "size")
         scale = n_in / n_out
     else:
-        if isinstance(scale_factor, bool) or not isinstance(scale_factor, (int, float)):
-            raise TypeError(f"scale_factor must be a number, got {scale_factor!r}")
-        if not scale_factor > 0:
-            raise ValueError(f"scale_factor must be > 0, got {scale_factor}")
+        scale_factor = as_real_number(scale_factor, "scale_factor", strict=True)
         n_out = int(np.floor(n_in * scale_factor))
         if n_out < 1:
             raise ValueError(f"n_in * scale_factor = {n_in * scale_factor} gives no output")
         scale = 1.0 / scale_factor
+    check_cost(
+        f"interpolation_matrix {n_out} x {n_in} (dense)",
+        nbytes=8 * n_out * n_in,
+        alternative="use torch.nn.functional.interpolate (no matrix)",
+    )
     j = np.arange(n_out)
     U = np.zeros((n_out, n_in))
     if mode == "nearest":
@@ -854,7 +875,8 @@ def upsample_operator(
     >>> A.shape
     (16, 4)
     """
-    in_shape = tuple(as_size(v, f"in_shape[{j}]") for j, v in enumerate(in_shape))
+    in_shape = as_shape(in_shape, "in_shape")
+    device = as_device(device)
     if len(in_shape) not in (2, 3):
         raise ValueError(f"in_shape must be (C, L) or (C, H, W), got {in_shape}")
     nd = len(in_shape) - 1

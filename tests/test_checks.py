@@ -79,7 +79,11 @@ def test_dense_matrix_passes_all_dtypes(dtype):
 def test_complex_results_carry_imaginary_parts():
     r = adjoint_test(A_CPLX)
     assert r.passed
-    assert all(isinstance(z, complex) and z.imag != 0 for z in r.lhs + r.rhs)
+    rand = [i for i, p in enumerate(r.probes) if p == "random"]
+    assert all(isinstance(r.lhs[i], complex) and r.lhs[i].imag != 0 for i in rand)
+    assert all(isinstance(r.rhs[i], complex) and r.rhs[i].imag != 0 for i in rand)
+    # v = A u: <A u, A u> = ||A u||^2 is real; <u, A^H A u> equals it in an exact pair
+    assert all(r.lhs[i].imag == 0 for i in range(len(r.probes)) if i not in rand)
 
 
 @pytest.mark.parametrize("make", [sp.csr_array, sp.csr_matrix, sp.coo_array])
@@ -292,10 +296,11 @@ def test_result_record_fields_and_text():
     r = adjoint_test(A_REAL, n_trials=4)
     assert isinstance(r, AdjointTestResult)
     assert r.passed and bool(r)
-    assert r.n_trials == 4 and len(r.errors) == 4 and r.error == max(r.errors)
+    assert r.n_trials == 4 and len(r.errors) == 8 and r.error == max(r.errors)
+    assert r.probes == ("random", "v = A u") * 4
     assert str(r).startswith("adjoint test passed: max relative error")
     assert "(4 trials, float64)" in str(r)
-    assert len(r.table().splitlines()) == 5
+    assert len(r.table().splitlines()) == 9
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.passed = False  # type: ignore[misc]
     r.raise_if_failed()  # no exception
@@ -324,7 +329,7 @@ def test_bad_shapes_raise_value_error():
         adjoint_test(np.ones(3))
     with pytest.raises(ValueError, match="n_trials"):
         adjoint_test(A_REAL, n_trials=0)
-    with pytest.raises(ValueError, match="non-negative"):
+    with pytest.raises(ValueError, match="in_shape must have entries >= 1"):
         adjoint_test(lambda x: x, lambda y: y, in_shape=(-1,))
     with pytest.raises(ValueError, match="device"):
         adjoint_test(A_REAL, device="cpu")
@@ -686,3 +691,251 @@ def test_taylor_early_stop_saves_evaluations():
 
     r = taylor_test(ft, x0)
     assert r.passed and len(calls) == len(r.hs) + 1 < 40
+
+
+# --------------------------------------------------------------------------------------------
+# zero wrong verdicts: every accepted dtype, a right and a subtly wrong operator; refusals
+# --------------------------------------------------------------------------------------------
+
+ACCEPTED = [np.float32, np.float64, np.complex64, np.complex128]
+ACCEPTED_TORCH = [torch.float32, torch.float64, torch.complex64, torch.complex128]
+LOW_PRECISION = [np.float16, torch.float16, torch.bfloat16]
+
+
+def fft_conv_pair(n: int, dt, scale: float = 1.0):
+    """Periodic convolution by FFT in the precision of ``dt`` and its adjoint (times scale)."""
+    lam = np.fft.fft(np.r_[RNG.standard_normal(5), np.zeros(n - 5)])
+    lam = lam.astype(np.result_type(dt, np.complex64))
+    real = np.dtype(dt).kind == "f"
+
+    def fwd(x):
+        y = np.fft.ifft(np.fft.fft(x) * lam)
+        return y.real if real else y
+
+    def adj(y):
+        x = np.fft.ifft(np.fft.fft(y) * lam.conj())
+        return scale * (x.real if real else x)
+
+    return fwd, adj
+
+
+@pytest.mark.parametrize("dt", ACCEPTED)
+def test_every_numpy_dtype_right_passes_and_0_05_percent_fails(dt):
+    fwd, adj = fft_conv_pair(4096, dt)
+    r = adjoint_test(fwd, adj, in_shape=4096, dtype=dt)
+    assert r.passed, r.table()
+    _, wrong = fft_conv_pair(4096, dt, 1.0005)
+    r = adjoint_test(fwd, wrong, in_shape=4096, dtype=dt)
+    assert not r.passed, r.table()
+    A = (A_CPLX if np.dtype(dt).kind == "c" else A_REAL).astype(dt)
+    assert adjoint_test(A).passed and not adjoint_test(A, 1.0005 * A.conj().T).passed
+
+
+@pytest.mark.parametrize("dt", ACCEPTED_TORCH)
+def test_every_torch_dtype_right_passes_and_0_05_percent_fails(dt):
+    W = W_CONV.to(dt)
+    fwd = lambda x: F.conv1d(x, W, padding=2)  # noqa: E731
+    for scale, expect in ((1.0, True), (1.0005, False)):
+        adj = lambda y, s=scale: s * F.conv_transpose1d(y, W, padding=2)  # noqa: E731
+        r = adjoint_test(fwd, adj, in_shape=(2, 2, 2000), dtype=dt)
+        assert r.passed is expect, r.table()
+        r = jacobian_transpose_test(fwd, adj, in_shape=(2, 2, 2000), dtype=dt)
+        assert r.passed is expect, r.table()
+
+
+def test_integer_matrix_checked_in_float64():
+    A = np.arange(12).reshape(4, 3)
+    r = adjoint_test(A)
+    assert r.passed and r.dtype == "float64"
+    assert not adjoint_test(A, 1.0005 * A.T).passed
+
+
+def test_float32_scale_error_caught_at_one_million_by_the_v_equals_Au_probe():
+    n = 1_000_000
+    fwd, adj = fft_conv_pair(n, np.float32)
+    _, wrong = fft_conv_pair(n, np.float32, 1.0005)
+    right = adjoint_test(fwd, adj, in_shape=n, dtype=np.float32, n_trials=1)
+    bad = adjoint_test(fwd, wrong, in_shape=n, dtype=np.float32, n_trials=1)
+    assert right.passed, right.table()
+    assert not bad.passed, bad.table()
+    # the random probe alone shrinks the 5e-4 error by ~sqrt(n): it would have passed
+    assert bad.errors[bad.probes.index("random")] <= bad.tol < bad.error
+
+
+@pytest.mark.parametrize("dt", LOW_PRECISION, ids=str)
+def test_low_precision_refused_by_every_check(dt):
+    msg = "too coarse for a verdict"
+    torch_dt = not isinstance(dt, type)
+    if torch_dt:
+        fwd = lambda x: 2 * x  # noqa: E731
+        with pytest.raises(TypeError, match=msg):
+            adjoint_test(fwd, fwd, in_shape=8, dtype=dt)
+        with pytest.raises(TypeError, match=msg):
+            jacobian_transpose_test(fwd, fwd, in_shape=8, dtype=dt)
+        with pytest.raises(TypeError, match=msg):
+            taylor_test(torch.sin, torch.ones(4, dtype=dt))
+        with pytest.raises(TypeError, match=msg):
+            eigenvalues_match(torch.ones(4, dtype=dt), torch.ones(4, dtype=dt))
+        with pytest.raises(TypeError, match=msg):  # a low-precision output of a float32 check
+            adjoint_test(lambda x: x.to(dt), lambda y: y, in_shape=8, dtype=torch.float32)
+    else:
+        A = A_REAL.astype(dt)
+        with pytest.raises(TypeError, match=msg):
+            adjoint_test(A)  # A as the adjoint of A passed here before
+        with pytest.raises(TypeError, match=msg):
+            adjoint_test(lambda x: (A @ x).astype(dt), lambda y: A.T @ y, in_shape=5)
+        with pytest.raises(TypeError, match=msg):
+            taylor_test(np.sin, np.ones(4, dt), jvp=lambda x, v: np.cos(x) * v)
+        with pytest.raises(TypeError, match=msg):
+            eigenvalues_match(np.ones(4, dt), np.ones(4))
+
+
+def test_large_float32_eigenvalue_set_refused_instead_of_accepting_zeros():
+    lam = (1j * np.arange(1 << 20)).astype(np.complex64)
+    with pytest.raises(ValueError, match=r"above 0\.1"):
+        eigenvalues_match(np.zeros_like(lam), lam)
+    assert not eigenvalues_match(np.zeros(1024), np.fft.fft(RNG.standard_normal(1024))).passed
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "exc", "match"),
+    [
+        ({"in_shape": (0,)}, ValueError, "in_shape must have entries >= 1"),
+        ({"in_shape": (3.5,)}, TypeError, "in_shape must be an integer or a tuple of integers"),
+        ({"in_shape": 3.0}, TypeError, "in_shape must be an integer or a tuple of integers"),
+        ({"in_shape": (True,)}, TypeError, "in_shape must be an integer or a tuple of integers"),
+        ({"in_shape": 5, "out_shape": (7, 0)}, ValueError, "out_shape must have entries >= 1"),
+        ({"in_shape": 5, "tol": math.nan}, ValueError, "tol must be finite"),
+        ({"in_shape": 5, "tol": -1.0}, ValueError, "tol must be finite and >= 0"),
+        ({"in_shape": 5, "tol": math.inf}, ValueError, "tol must be finite"),
+        ({"in_shape": 5, "tol": 2.0}, ValueError, "a wrong answer could pass"),
+        ({"in_shape": 5, "tol": True}, TypeError, "tol must be a real number"),
+    ],
+)
+def test_adjoint_refuses_nothing_to_test_and_bad_parameters(kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        adjoint_test(lambda x: A_REAL @ x, lambda y: A_REAL.T @ y, **kwargs)
+
+
+def test_adjoint_refuses_empty_operators_and_outputs():
+    with pytest.raises(ValueError, match="nothing to test"):
+        adjoint_test(np.zeros((0, 3)))
+    with pytest.raises(ValueError, match="nothing to test"):
+        adjoint_test(np.zeros((3, 0)))
+    with pytest.raises(ValueError, match="forward output is empty"):
+        adjoint_test(lambda x: x[:0], lambda y: np.zeros(3), in_shape=3)
+    assert adjoint_test(A_REAL, tol=np.float32(1e-6)).passed  # numpy scalars are tolerances
+
+
+def test_taylor_refuses_nothing_to_test_and_bad_steps():
+    f, jvp = np.sin, lambda x, v: np.cos(x) * v
+    x0 = np.linspace(0, 1, 4)
+    for bad, match in (
+        ({"direction": np.zeros(4)}, "direction is zero"),
+        ({"direction": np.r_[1.0, np.nan, 0, 0]}, "direction contains NaN"),
+        ({"hs": [0.5, np.nan, 0.1, 0.01]}, "finite, positive"),
+        ({"hs": [np.inf, 0.5, 0.1, 0.01]}, "finite, positive"),
+        ({"hs": [0.5, 0.25, 0.1, -0.01]}, "finite, positive"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            taylor_test(f, x0, jvp=jvp, **bad)
+    with pytest.raises(ValueError, match="x0 is empty"):
+        taylor_test(f, np.zeros(0), jvp=jvp)
+    with pytest.raises(ValueError, match="x0 contains NaN"):
+        taylor_test(f, np.r_[0.0, np.inf], jvp=jvp)
+    with pytest.raises(TypeError, match="hs must be a sequence"):
+        taylor_test(f, x0, jvp=jvp, hs=["a", "b", "c", "d"])
+
+
+def test_eigenvalues_refuse_empty_and_bad_tol():
+    with pytest.raises(ValueError, match="nothing to compare"):
+        eigenvalues_match(np.zeros(0), np.zeros(0))
+    lam = np.fft.fft(RNG.standard_normal(8))
+    for tol in (math.nan, -1.0, math.inf):
+        with pytest.raises(ValueError, match="tol must be finite"):
+            eigenvalues_match(lam, lam, tol=tol)
+    with pytest.raises(ValueError, match="a wrong answer could pass"):
+        eigenvalues_match(lam, lam, tol=np.abs(lam).max())  # would accept all zeros
+
+
+@pytest.mark.parametrize("dt", [np.float32, np.float64])
+def test_taylor_every_dtype_right_and_subtly_wrong(dt):
+    x0 = X0_T.astype(dt)
+    assert taylor_test(f_tanh, x0, jvp=J_tanh).passed
+    wrong = 1.01 if dt == np.float32 else 1.0005
+    assert not taylor_test(f_tanh, x0, jvp=lambda x, v: wrong * J_tanh(x, v)).passed
+
+
+@pytest.mark.parametrize("dt", [torch.float32, torch.float64, torch.complex64, torch.complex128])
+def test_eigenvalues_every_dtype_right_and_subtly_wrong(dt):
+    c = torch.from_numpy(RNG.standard_normal(64)).to(dt)
+    lam = torch.fft.fft(c)
+    K = torch.stack([torch.roll(c, k) for k in range(64)], dim=1)
+    computed = torch.linalg.eigvals(K)
+    r = eigenvalues_match(computed, lam)
+    assert r.passed, r.table()
+    off = lam.clone()
+    off[3] += 100 * r.tol  # one eigenvalue off by a small multiple of the tolerance
+    assert not eigenvalues_match(computed, off).passed
+
+
+def test_linear_map_accepted_and_its_wrong_adjoint_fails():
+    from convlab.operators import LinearMap
+
+    rev_cumsum = lambda y: np.cumsum(y[::-1])[::-1]  # noqa: E731
+    assert adjoint_test(LinearMap(np.cumsum, rev_cumsum, (6,), (6,))).passed
+    assert not adjoint_test(LinearMap(np.cumsum, np.cumsum, (6,), (6,))).passed
+
+
+def test_demo_runs(capsys):
+    from convlab.checks.__main__ import _demo
+
+    _demo()
+    out = capsys.readouterr().out
+    assert "adjoint test passed" in out and "adjoint test FAILED" in out
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_unavailable_device_is_a_value_error_not_an_assertion():
+    with pytest.raises(ValueError, match="device='cuda' is not available"):
+        adjoint_test(conv, conv_adjoint, in_shape=(1, 2, 8), dtype=torch.float64, device="cuda")
+
+
+def test_package_operators_accepted_directly_including_r_linear_mri():
+    from convlab.inverse import AveragePool, FourierSampling
+
+    pool = AveragePool(2).as_linear_map((1, 8, 8))
+    assert adjoint_test(pool).passed
+    mri = FourierSampling(torch.rand(8, 8, generator=torch.Generator().manual_seed(0)) < 0.5)
+    assert adjoint_test(mri.as_linear_map()).passed  # inner='real': tested via its real view
+
+
+def test_course_operator_objects_and_pairs_accepted_as_made():
+    """Objects with ``as_linear_map()``, ``(forward, adjoint)`` pairs and 2-D tensors go through
+    ``aslinearmap``; the same objects with a wrong adjoint fail."""
+    from convlab.conv import Conv1D
+    from convlab.inverse import AveragePool, FourierSampling
+
+    op = Conv1D(np.array([1.0, -2.0, 0.5]), 16)
+    assert adjoint_test(op).passed
+    assert not adjoint_test(op.K, op.K, in_shape=16).passed  # K is not symmetric
+    mri = FourierSampling(torch.rand(8, 8, generator=torch.Generator().manual_seed(0)) < 0.5)
+    assert adjoint_test(mri).passed
+    A = np.random.default_rng(0).standard_normal((5, 3))
+    assert adjoint_test((lambda x: A @ x, lambda y: A.T @ y), in_shape=3).passed
+    assert not adjoint_test((lambda x: A @ x, lambda y: 1.0005 * A.T @ y), in_shape=3).passed
+    assert adjoint_test(torch.from_numpy(A)).passed
+    with pytest.raises(TypeError, match=r"AveragePool\(\.\.\.\)\.as_linear_map"):
+        adjoint_test(AveragePool(2))  # shape-agnostic: needs the image shape
+
+
+TAYLOR_DTYPES = [np.float32, np.float64, np.complex64, np.complex128, *ACCEPTED_TORCH]
+
+
+@pytest.mark.parametrize("dt", TAYLOR_DTYPES, ids=str)
+def test_taylor_every_accepted_dtype_right_passes_and_1_percent_fails(dt):
+    x = np.linspace(-1, 1, 5) + (0.5j if "complex" in str(dt) else 0)
+    x0 = torch.from_numpy(x).to(dt) if isinstance(dt, torch.dtype) else x.astype(dt)
+    cube = lambda x: x**3  # noqa: E731
+    assert taylor_test(cube, x0, jvp=lambda x, v: 3 * x**2 * v).passed
+    assert not taylor_test(cube, x0, jvp=lambda x, v: 1.01 * 3 * x**2 * v).passed

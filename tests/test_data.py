@@ -353,7 +353,7 @@ def test_corrupt_dispatches_and_everything_is_reproducible():
         (lambda x: poisson_noise(x, 0.0, generator=gen()), ValueError, "peak"),
         (lambda x: poisson_noise(x - 0.5, 10.0, generator=gen(), clip=False), ValueError, ">= 0"),
         (lambda x: corrupt(x, "salt", 0.1, generator=gen()), ValueError, "kind"),
-        (lambda x: corrupt(x, "gaussian", -1.0, generator=gen()), ValueError, "sigma"),
+        (lambda x: corrupt(x, "gaussian", -1.0, generator=gen()), ValueError, "level"),
         (lambda x: psnr(x, x[:, :, :4]), ValueError, "same shape"),
         (lambda x: psnr(x, x, data_range=0), ValueError, "data_range"),
         (lambda x: psnr(x[0], x[0]), ValueError, "4-D"),

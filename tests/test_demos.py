@@ -10,9 +10,12 @@ import pytest
 from conftest import ROOT
 
 DEMOS = sorted(
-    p.stem
-    for p in (ROOT / "convlab").glob("*.py")
-    if 'if __name__ == "__main__":' in p.read_text() and p.stem != "instructor"
+    [
+        p.stem
+        for p in (ROOT / "convlab").glob("*.py")
+        if 'if __name__ == "__main__":' in p.read_text() and p.stem != "instructor"
+    ]
+    + [p.parent.name for p in (ROOT / "convlab").glob("*/__main__.py")]  # packages
 )
 
 

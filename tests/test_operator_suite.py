@@ -3,8 +3,8 @@
 For each registry entry and each of its dtypes (float64, float32, complex where it applies):
 
 * the adjoint passes the normalised dot test, and two subtly wrong adjoints fail it: one shifted
-  by one index, one scaled by 1.0005 (double precision; 1.01 in single precision, whose
-  tolerance cannot resolve 5e-4);
+  by one index, one scaled by 1.0005 (in every precision);
+* :func:`convlab.checks.adjoint_test` takes the operator as the package makes it (no wrapping);
 * the dense matrix agrees with the action (forward and adjoint; ``to_sparse``, ``to_scipy``);
 * forward and adjoint are linear;
 * for torch operators, autograd's vector-Jacobian product equals the hand-written adjoint;
@@ -20,6 +20,7 @@ import pytest
 import torch
 from operator_registry import PAIRS, REGISTRY, rand_np
 
+from convlab.checks import adjoint_test
 from convlab.operators import LinearMap, _spaces_of, aslinearmap
 
 CASES = [pytest.param(e, dt, id=f"{e.name}-{dt}") for e in REGISTRY for dt in e.dtypes]
@@ -58,9 +59,15 @@ def test_adjoint(entry, dtype):
     assert r.passed, f"{A!r}: {r.summary()}"
 
 
-#: a defect the dot test resolves in each precision: 5e-4 in double, 1e-2 in single precision
-#: (float32's tolerance, ~1e-4 at these sizes, is above 5e-4 / sqrt(n))
-SCALE = {"float64": 1.0005, "complex128": 1.0005, "float32": 1.01, "complex64": 1.01}
+@pytest.mark.parametrize(("entry", "dtype"), CASES)
+def test_the_checks_take_the_operator_as_made(entry, dtype):
+    r = adjoint_test(entry.make(dtype), n_trials=1)
+    assert r.passed, f"{entry.name} ({dtype}) as made, through convlab.checks: {r.summary()}"
+
+
+#: a defect of 5e-4 in every precision: the dot test's second probe (v = A u, a sum of positive
+#: terms on both sides) resolves it in single precision too
+SCALE = {"float64": 1.0005, "complex128": 1.0005, "float32": 1.0005, "complex64": 1.0005}
 
 
 class _Wrong(LinearMap):

@@ -693,6 +693,16 @@ def test_a_huge_solve_is_refused_up_front_without_allocating():
     assert flops > 1e12 and bytes_ < 2**30  # O(m^2) work, O(m) memory
 
 
+def test_the_solve_limit_is_the_package_cost_limit(monkeypatch):
+    from convlab._validate import CostLimitError
+
+    a, b = torch.randn(64, dtype=torch.float64), torch.randn(64, dtype=torch.float64)
+    assert wiener_filter(a, b, 64, solver="dense").shape == (64,)
+    monkeypatch.setenv("CONVLAB_MAX_BYTES", "4096")  # the user's own limit, not wiener's
+    with pytest.raises(CostLimitError, match=r"solver='dense'.*CONVLAB_MAX_BYTES"):
+        wiener_filter(a, b, 64, solver="dense")
+
+
 @pytest.mark.parametrize(
     ("dim", "shape", "solver"),
     [

@@ -461,7 +461,10 @@ class Cases:
             return self.fail(
                 label, f"expected eigenvalues in an array of shape {want}, got {lam.shape}"
             )
-        res = eigenvalues_match(lam.ravel(), np.ravel(expected))
+        try:  # e.g. float16 answers, refused by the checks' precision policy
+            res = eigenvalues_match(lam.ravel(), np.ravel(expected))
+        except (TypeError, ValueError) as exc:
+            return self.fail(label, str(exc))
         if res.passed:
             return self.record(label, True)
         c = _multiple(lam.ravel(), np.ravel(expected), 1e-8)

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from convlab._validate import as_choice, as_real_tensor
+from convlab._validate import as_choice, as_real_tensor, check_cost
 from convlab.wiener.convolution import _crop, _fft_grid, _irfft, _place, _rfft
 from convlab.wiener.options import (
     WienerOptions,
@@ -22,11 +22,6 @@ from convlab.wiener.options import (
 )
 from convlab.wiener.solvers import _NormalSolve
 
-#: every solver refuses, before allocating, a problem estimated to need more bytes than this
-#: (set ``convlab.wiener.filters.MEMORY_LIMIT`` to change it) ...
-MEMORY_LIMIT = 8 * 2**30
-#: ... or more floating-point operations than this (about a minute on the course's machine)
-FLOP_LIMIT = 1e11
 #: the iterations :func:`solve_cost` assumes for "cg" (its cost per iteration is known, the count
 #: depends on the conditioning: 40-60 on white noise, 100-350 on images)
 CG_NOMINAL_ITERATIONS = 100
@@ -90,8 +85,8 @@ def solve_cost(n: Sequence[int], m: Sequence[int], solver: str) -> tuple[int, fl
 
 
 def check_solve_cost(n: Sequence[int], m: Sequence[int], solver: str, batch: int = 1) -> None:
-    """Refuse, before allocating anything, a solve estimated (:func:`solve_cost`) to exceed
-    ``MEMORY_LIMIT`` (MemoryError) or ``FLOP_LIMIT`` (ValueError), saying what to do instead."""
+    """Refuse, before allocating anything, a solve estimated (:func:`solve_cost`) to exceed the
+    package's cost limits (:func:`convlab._validate.check_cost`), saying what to do instead."""
     need, flops = (batch * c for c in solve_cost(n, m, solver))
     instead = {
         "dense": "solver='gs' (1D) or 'cg' (matrix-free)",
@@ -99,16 +94,7 @@ def check_solve_cost(n: Sequence[int], m: Sequence[int], solver: str, batch: int
     }.get(solver, "a smaller filter_shape or solver='fft' (approximate)")
     what = f"solver={solver!r} for {batch} signal(s) of shape {tuple(n)} and filters of shape "
     what += f"{tuple(m)}"
-    if need > MEMORY_LIMIT:
-        raise MemoryError(
-            f"{what} would need about {need / 2**30:.1f} GiB (limit {MEMORY_LIMIT / 2**30:.0f} "
-            f"GiB, convlab.wiener.filters.MEMORY_LIMIT); use {instead}"
-        )
-    if flops > FLOP_LIMIT:
-        raise ValueError(
-            f"{what} would take about {flops:.1e} floating-point operations (limit "
-            f"{FLOP_LIMIT:.0e}, convlab.wiener.filters.FLOP_LIMIT: about a minute); use {instead}"
-        )
+    check_cost(what, nbytes=need, ops=flops, alternative=f"use {instead}")
 
 
 def _dense_filter(a, b, m, epsilon):
