@@ -50,7 +50,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import LinearOperator
 
-from convlab._validate import as_choice, as_size
+from convlab._validate import as_choice, as_shape, as_size, is_tensor
 
 __all__ = ["LinearMap", "MatrixMap", "aslinearmap", "is_linear", "matrix_of"]
 
@@ -58,21 +58,11 @@ BACKENDS = ("numpy", "torch")
 
 
 def _as_shape(shape: Any, name: str) -> tuple[int, ...]:
-    if isinstance(shape, bool):
-        raise TypeError(f"{name} must be an int or a tuple of ints, got bool")
-    if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
-    try:
-        dims = tuple(shape)
-    except TypeError:
-        raise TypeError(f"{name} must be an int or a tuple of ints, got {shape!r}") from None
+    """A non-empty shape (the shared :func:`convlab._validate.as_shape` refuses bad entries)."""
+    dims = as_shape(shape, name)
     if not dims:
         raise ValueError(f"{name} must have at least one dimension")
-    return tuple(as_size(d, f"{name}[{i}]") for i, d in enumerate(dims))
-
-
-def _is_tensor(x: Any) -> bool:
-    return type(x).__module__.startswith("torch")
+    return dims
 
 
 def _guess_backend(f: Any) -> str:
@@ -270,7 +260,7 @@ def _real_dtype(dtype: Any) -> Any:
 
 def _to_real(z: Any) -> Any:
     """Complex array ``(...)`` -> real ``(..., 2)`` (real and imaginary parts); C^k as R^2k."""
-    if _is_tensor(z):
+    if is_tensor(z):
         import torch
 
         return torch.view_as_real(z.resolve_conj())
@@ -279,7 +269,7 @@ def _to_real(z: Any) -> Any:
 
 def _from_real(x: Any) -> Any:
     """Real ``(..., 2)`` -> complex ``(...)``: the inverse of :func:`_to_real`."""
-    if _is_tensor(x):
+    if is_tensor(x):
         import torch
 
         return torch.view_as_complex(x.contiguous())
@@ -434,7 +424,7 @@ class LinearMap:
         if xs != shp_in and not flat:
             want = f"{shp_in}" if shp_in == (size,) else f"{shp_in} or ({size},)"
             raise ValueError(f"{name} must have shape {want}, got {xs}")
-        was_tensor = _is_tensor(x)
+        was_tensor = is_tensor(x)
         if self.backend == "torch" and not was_tensor:
             import torch
 
@@ -773,7 +763,7 @@ class MatrixMap(LinearMap):
         inner: str = "hermitian",
         name: str = "",
     ) -> None:
-        if _is_tensor(M):
+        if is_tensor(M):
             backend, device = "torch", M.device
             if not (M.is_floating_point() or M.is_complex()):
                 M = M.double()
@@ -815,7 +805,7 @@ class MatrixMap(LinearMap):
 
     def to_dense(self, *, sparse: bool = False) -> np.ndarray | sp.csr_array:
         M = self.matrix
-        if _is_tensor(M):
+        if is_tensor(M):
             M = M.detach().resolve_conj().cpu().numpy()
         if sparse:
             return sp.csr_array(M)
@@ -862,7 +852,7 @@ def aslinearmap(
         return obj.as_linear_map()
     if isinstance(obj, tuple) and len(obj) == 2 and adjoint is None:
         obj, adjoint = obj
-    if isinstance(obj, np.ndarray) or sp.issparse(obj) or (_is_tensor(obj) and obj.ndim == 2):
+    if isinstance(obj, np.ndarray) or sp.issparse(obj) or (is_tensor(obj) and obj.ndim == 2):
         return MatrixMap(obj, in_shape, out_shape, inner=inner, name=name)
     if isinstance(obj, LinearOperator):
         m, n = obj.shape

@@ -28,12 +28,11 @@ array([[0.5, 0.5, 0. , 0. ],
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from convlab._validate import as_choice, as_size
+from convlab._validate import as_choice, as_shape, as_size
 
 __all__ = ["avg_pool2d_matrix", "avg_pool_matrix", "stride2d_matrix", "stride_matrix"]
 
@@ -69,15 +68,6 @@ def avg_pool_matrix(n: int, size: int) -> sp.csr_array:
     return sp.csr_array((np.full(m * size, 1.0 / size), (rows, cols)), shape=(m, n))
 
 
-def _pair(value: Any, name: str) -> tuple[int, int]:
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        if len(value) != 2:
-            raise ValueError(f"{name} must be an int or a pair, got {value!r}")
-        return as_size(value[0], name), as_size(value[1], name)
-    v = as_size(value, name)
-    return v, v
-
-
 def _kron2d(A1: sp.csr_array, A2: sp.csr_array, order: str) -> sp.csr_array:
     order = as_choice(order, "order", ("F", "C"))
     # column-major vec(A1 Y A2^T) = kron(A2, A1) vec(Y); row-major: kron(A1, A2)
@@ -88,8 +78,8 @@ def stride2d_matrix(
     shape: Sequence[int], s: int | Sequence[int], *, order: str = "F"
 ) -> sp.csr_array:
     """Keep every s-th pixel in each direction of an n1 x n2 image (``Y[::s1, ::s2]``)."""
-    n1, n2 = _pair(shape, "shape")
-    s1, s2 = _pair(s, "s")
+    n1, n2 = as_shape(shape, "shape", ndim=2)
+    s1, s2 = as_shape(s, "s", ndim=2)
     return _kron2d(stride_matrix(n1, s1), stride_matrix(n2, s2), order)
 
 
@@ -104,6 +94,6 @@ def avg_pool2d_matrix(
         the same operator (square ``r x r`` blocks) acting on torch images, **row-major**: equal
         to ``avg_pool2d_matrix(shape, r, order="C")``; this function defaults to ``order="F"``.
     """
-    n1, n2 = _pair(shape, "shape")
-    p1, p2 = _pair(size, "size")
+    n1, n2 = as_shape(shape, "shape", ndim=2)
+    p1, p2 = as_shape(size, "size", ndim=2)
     return _kron2d(avg_pool_matrix(n1, p1), avg_pool_matrix(n2, p2), order)

@@ -49,7 +49,14 @@ import numpy as np
 import torch
 import torch.nn.functional as tnf
 
-from convlab._validate import as_bool_mask, as_choice, as_real_number, as_real_tensor, as_size
+from convlab._validate import (
+    as_bool_mask,
+    as_choice,
+    as_real_number,
+    as_real_tensor,
+    as_shape,
+    as_size,
+)
 from convlab.operators import LinearMap
 
 __all__ = [
@@ -559,9 +566,7 @@ def _as_stack(value: Any, name: str) -> torch.Tensor:
 
 
 def _as_shape(shape: Any, filters: torch.Tensor) -> tuple[int, int]:
-    if isinstance(shape, (str, bytes)) or not hasattr(shape, "__len__") or len(shape) != 2:
-        raise ValueError(f"shape must be (H, W), got {shape!r}")
-    hw = (as_size(shape[0], "shape[0]"), as_size(shape[1], "shape[1]"))
+    hw = as_shape(shape, "shape", ndim=2)
     _check_fits(hw, filters, "shape")
     return hw
 
