@@ -3,6 +3,7 @@
 python -m convlab.pretrained list              the manifest as a table
 python -m convlab.pretrained train [NAME ...]  retrain (all by default), rewrite weights + manifest
 python -m convlab.pretrained check             hashes and held-out metrics vs the manifest
+python -m convlab.pretrained                   demo: the table, then one entry checked
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ def _row(name: str, entry: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m convlab.pretrained", description=__doc__)
-    parser.add_argument("command", choices=("list", "train", "check"))
+    parser.add_argument("command", nargs="?", choices=("list", "train", "check"))
     parser.add_argument("names", nargs="*", help=f"entries (default: all): {pretrained.NAMES}")
     args = parser.parse_args(argv)
+    if args.command is None:  # the self-demo: the manifest, then the smallest model re-checked
+        main(["list"])
+        return main(["check", "srcnn"])
     names = args.names or list(pretrained.NAMES)
     for name in names:
         pretrained._recipe(name)  # unknown names fail before any training
