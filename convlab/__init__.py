@@ -39,6 +39,8 @@ keeps the notebook lists in step with the notebooks' imports.
   (Radon). Notebooks: 10.
 - :mod:`convlab.cnns` -- DnCNN, SRCNN, VDSR and U-Net for inverse problems and segmentation.
   Notebooks: 10.
+- :mod:`convlab.pretrained` -- the trained models of notebooks 09 and 10: recipes, committed
+  weights, manifest (``make weights``). Notebooks: 09, 10.
 - :mod:`convlab.grading` -- the graders behind the exercise notebooks.
   Notebooks: 01, 02, 03, 04, 05, 06, 07, 09, 10.
 - :mod:`convlab.instructor` -- instructor tooling: generate and execute the exercise

@@ -392,6 +392,9 @@ class UNet(nn.Module):
         Decoder upsampling.
     residual : bool
         Add the input to the output; needs ``in_channels == out_channels``.
+    skips : bool
+        Default of ``forward``'s ``skips``: ``False`` builds the ablation "U-Net without skip
+        connections" (same layers, the skip tensors replaced by zeros), trained and used so.
 
     Attributes
     ----------
@@ -423,6 +426,7 @@ class UNet(nn.Module):
         widths: Sequence[int] = (16, 32, 64),
         up: str = "transpose",
         residual: bool = False,
+        skips: bool = True,
     ) -> None:
         super().__init__()
         self.in_channels = as_size(in_channels, "in_channels")
@@ -434,6 +438,7 @@ class UNet(nn.Module):
             )
         self.up = as_choice(up, "up", ("transpose", "bilinear"))
         self.residual = _flag(residual, "residual")
+        self.skips = _flag(skips, "skips")
         if self.residual and self.in_channels != self.out_channels:
             raise ValueError(
                 "residual=True adds the input to the output: in_channels must equal "
@@ -474,14 +479,15 @@ class UNet(nn.Module):
             )
         return x
 
-    def forward(self, x: torch.Tensor, *, skips: bool = True) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, *, skips: bool | None = None) -> torch.Tensor:
         """``g(x)`` (or ``x + g(x)`` when ``residual``), shape ``(N, out_channels, H, W)``.
 
         ``skips=False`` replaces every skip tensor by zeros (the decoder's weights unchanged):
         what the network computes from the bottleneck alone, to see what the skips carry.
+        ``None``: the constructor's ``skips``.
         """
         x = self._check(x)
-        _flag(skips, "skips")
+        skips = self.skips if skips is None else _flag(skips, "skips")
         saved = []
         h = x
         for enc in self.encoders:

@@ -457,13 +457,14 @@ def _odd_kernel(kernel: Any) -> int:
 
 
 def encoder(
-    channels: Sequence[int] = (1, 16, 32), kernel: int = 3, stride: int = 2
+    channels: Sequence[int] = (1, 16, 32), kernel: int = 3, stride: int = 2, *, convs: int = 1
 ) -> nn.Sequential:
     """The lecture's "very simple encoder": per stage ``Conv2d`` + ``ReLU``.
 
     Stage ``l`` is ``Conv2d(channels[l], channels[l+1], kernel, stride=stride,
     padding=kernel // 2)`` then ``ReLU`` (in features, out features, kernel size, padding,
-    stride). Each stage maps ``H`` to ``ceil(H / stride)`` (``H / stride`` when divisible).
+    stride), followed by ``convs - 1`` stride-1 ``Conv2d(channels[l+1], channels[l+1])`` +
+    ``ReLU``. Each stage maps ``H`` to ``ceil(H / stride)`` (``H / stride`` when divisible).
 
     Parameters
     ----------
@@ -473,6 +474,8 @@ def encoder(
         Odd kernel size.
     stride : int
         Stride of every stage.
+    convs : int
+        Convolutions per stage (the first strided), ``>= 1``.
 
     Examples
     --------
@@ -483,10 +486,14 @@ def encoder(
     channels = _channels(channels)
     k = _odd_kernel(kernel)
     s = as_size(stride, "stride")
-    _check_parameters("encoder", _weights(channels, k), 2 * len(channels))
+    convs = as_size(convs, "convs")
+    extra = (convs - 1) * sum(k * k * c * c for c in channels[1:])
+    _check_parameters("encoder", _weights(channels, k) + extra, 2 * convs * len(channels))
     layers: list[nn.Module] = []
     for c_in, c_out in itertools.pairwise(channels):
         layers += [nn.Conv2d(c_in, c_out, k, stride=s, padding=k // 2), nn.ReLU()]
+        for _ in range(convs - 1):
+            layers += [nn.Conv2d(c_out, c_out, k, padding=k // 2), nn.ReLU()]
     return nn.Sequential(*layers)
 
 
@@ -495,10 +502,13 @@ def decoder(
     kernel: int = 3,
     scale: int = 2,
     mode: str = "nearest",
+    *,
+    convs: int = 1,
 ) -> nn.Sequential:
     """The lecture's decoder, "filter + ReLU + upsample": per stage Upsample, Conv2d, ReLU.
 
-    Stage ``l`` is ``Upsample(scale_factor=scale, mode=mode)``, ``Conv2d(channels[l],
+    Stage ``l`` is ``Upsample(scale_factor=scale, mode=mode)``, ``convs - 1`` times
+    ``Conv2d(channels[l], channels[l])`` + ``ReLU``, then ``Conv2d(channels[l],
     channels[l+1], kernel, padding=kernel // 2)`` and a ``ReLU`` except after the last stage
     (the output image is left unconstrained: neither L1 nor L2 loss forces it into [0, 1]).
     Each stage multiplies ``H`` and ``W`` by ``scale``.
@@ -513,6 +523,8 @@ def decoder(
         Upsampling factor per stage.
     mode : {"nearest", "bilinear"}
         ``torch.nn.Upsample`` mode (bilinear with ``align_corners=False``).
+    convs : int
+        Convolutions per stage, ``>= 1``.
 
     Examples
     --------
@@ -523,16 +535,18 @@ def decoder(
     channels = _channels(channels)
     k = _odd_kernel(kernel)
     scale = as_size(scale, "scale")
-    _check_parameters("decoder", _weights(channels, k), 3 * len(channels))
     mode = as_choice(mode, "mode", ("nearest", "bilinear"))
+    convs = as_size(convs, "convs")
+    extra = (convs - 1) * sum(k * k * c * c for c in channels[:-1])
+    _check_parameters("decoder", _weights(channels, k) + extra, 3 * convs * len(channels))
     extra = {} if mode == "nearest" else {"align_corners": False}
     layers: list[nn.Module] = []
     stages = len(channels) - 1
     for l_, (c_in, c_out) in enumerate(itertools.pairwise(channels)):
-        layers += [
-            nn.Upsample(scale_factor=scale, mode=mode, **extra),
-            nn.Conv2d(c_in, c_out, k, padding=k // 2),
-        ]
+        layers.append(nn.Upsample(scale_factor=scale, mode=mode, **extra))
+        for _ in range(convs - 1):
+            layers += [nn.Conv2d(c_in, c_in, k, padding=k // 2), nn.ReLU()]
+        layers.append(nn.Conv2d(c_in, c_out, k, padding=k // 2))
         if l_ < stages - 1:
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
@@ -553,6 +567,8 @@ class DenoisingAutoencoder(nn.Module):
         Odd kernel size of every convolution.
     mode : {"nearest", "bilinear"}
         Decoder upsampling mode.
+    convs : int
+        Convolutions per encoder and per decoder stage (:func:`encoder`, :func:`decoder`).
 
     Attributes
     ----------
@@ -571,15 +587,20 @@ class DenoisingAutoencoder(nn.Module):
     """
 
     def __init__(
-        self, channels: Sequence[int] = (1, 16, 32), kernel: int = 3, *, mode: str = "nearest"
+        self,
+        channels: Sequence[int] = (1, 16, 32),
+        kernel: int = 3,
+        *,
+        mode: str = "nearest",
+        convs: int = 1,
     ) -> None:
         super().__init__()
         channels = _channels(channels)
         self.channels = channels
         self.kernel = _odd_kernel(kernel)
         self.stages = len(channels) - 1
-        self.encoder = encoder(channels, self.kernel, stride=2)
-        self.decoder = decoder(channels[::-1], self.kernel, scale=2, mode=mode)
+        self.encoder = encoder(channels, self.kernel, stride=2, convs=convs)
+        self.decoder = decoder(channels[::-1], self.kernel, scale=2, mode=mode, convs=convs)
 
     def _check(self, x: Any) -> torch.Tensor:
         if not isinstance(x, torch.Tensor):

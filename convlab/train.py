@@ -52,9 +52,18 @@ from convlab._validate import (
     require_finite,
 )
 
-__all__ = ["LOSSES", "OPTIMIZERS", "SCHEDULES", "History", "denoise", "evaluate", "train_denoiser"]
+__all__ = [
+    "LOSSES",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "History",
+    "denoise",
+    "evaluate",
+    "loss_function",
+    "train_denoiser",
+]
 
-LOSSES = ("l2", "l1")
+LOSSES = ("l2", "l1", "l1+l2")
 OPTIMIZERS = ("adam", "sgd")
 SCHEDULES = (None, "step", "cosine")
 
@@ -180,6 +189,27 @@ def _check_batch_cost(batch_size: int, item_numel: int) -> None:
     )
 
 
+def loss_function(
+    loss: str, l1_weight: float = 0.5
+) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """The cost ``cost(output, target)`` of :func:`train_denoiser`'s ``loss`` (means over pixels).
+
+    Examples
+    --------
+    >>> out, target = torch.tensor([0.0, 1.0]), torch.tensor([1.0, 1.0])   # L1 0.5, L2 0.5
+    >>> float(loss_function("l1+l2", 0.2)(out, target))
+    0.5
+    """
+    loss = as_choice(loss, "loss", LOSSES)
+    if loss == "l2":
+        return F.mse_loss
+    if loss == "l1":
+        return F.l1_loss
+    return lambda out, target: (
+        l1_weight * F.l1_loss(out, target) + (1 - l1_weight) * F.mse_loss(out, target)
+    )
+
+
 def train_denoiser(
     model: nn.Module,
     clean: torch.Tensor | Sequence[Any],
@@ -190,6 +220,7 @@ def train_denoiser(
     lr: float = 1e-3,
     weight_decay: float = 0.0,
     loss: str = "l2",
+    l1_weight: float = 0.5,
     optimizer: str = "adam",
     schedule: str | None = None,
     augment: bool = True,
@@ -227,8 +258,12 @@ def train_denoiser(
         (the gradient of the penalty ``weight_decay / 2 * ||theta||^2`` added to the loss:
         "the API will do this for you if you ask"; for Adam this is L2 regularisation, not
         AdamW's decoupled decay).
-    loss : {"l2", "l1"}
-        Mean squared error (blurs) or mean absolute error (discourages blur).
+    loss : {"l2", "l1", "l1+l2"}
+        Mean squared error (blurs), mean absolute error (discourages blur), or the lecture's
+        "weighted combination of the L2 norm and the L1 norm":
+        ``l1_weight * L1 + (1 - l1_weight) * L2`` (both means over pixels).
+    l1_weight : float
+        Weight of the L1 term for ``loss="l1+l2"``, in ``[0, 1]``; ignored otherwise.
     optimizer : {"adam", "sgd"}
         ``torch.optim.Adam`` or plain ``torch.optim.SGD`` (no momentum: the lecture's
         ``theta_{n+1} = theta_n - eta_n grad``).
@@ -270,6 +305,9 @@ def train_denoiser(
     lr = as_real_number(lr, "lr", strict=True)
     weight_decay = as_real_number(weight_decay, "weight_decay")
     loss = as_choice(loss, "loss", LOSSES)
+    l1_weight = as_real_number(l1_weight, "l1_weight")
+    if l1_weight > 1:
+        raise ValueError(f"l1_weight must be in [0, 1], got {l1_weight}")
     optimizer = as_choice(optimizer, "optimizer", OPTIMIZERS)
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of None, 'step', 'cosine'; got {schedule!r}")
@@ -279,7 +317,7 @@ def train_denoiser(
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError("model has no trainable parameters")
 
-    cost = F.mse_loss if loss == "l2" else F.l1_loss
+    cost = loss_function(loss, l1_weight)
     params = [p for p in model.parameters() if p.requires_grad]
     if optimizer == "adam":
         opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)

@@ -10,8 +10,8 @@ and compares the pairs in :data:`PAIRS` (two representations of the same operato
 when another module builds the same operator). ``make`` receives a dtype name ("float64",
 "float32", "complex128", "complex64") and returns anything :func:`convlab.operators.aslinearmap`
 accepts. Sizes are small: the whole suite runs in seconds. For example, the Wiener filter's
-``b -> w`` map would be ``Entry("wiener b -> w", lambda dt: aslinearmap((fwd, adj),
-in_shape=...), F64)``.
+``b -> w`` map is ``Entry("wiener.WienerFactor b -> w (2D, cg)", lambda dt:
+aslinearmap(WienerFactor(a, ...)))``: a factor converts through its ``as_linear_map()``.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from convlab import toeplitz as tp
 from convlab import transposed as T
 from convlab.conv_autograd import periodic_conv
 from convlab.operators import LinearMap, aslinearmap, matrix_of
+from convlab.wiener import WienerFactor
 
 REAL = ("float64", "float32")
 F64 = ("float64",)
@@ -279,6 +280,16 @@ REGISTRY: list[Entry] = [
     Entry(
         "inverse.Radon",
         lambda dt: inverse.Radon([0.0, 30.0, 100.0], 7).as_linear_map(dtype=torch_dt(dt)),
+    ),
+    # -- the Wiener filter's b -> w map (notebook 06) ---------------------------------------------
+    # "cg" stores no W at any size, so the suite tests the written-out adjoint P_win A R^{-1}
+    # against autograd through the solve; tol=1e-14 makes CG exact to the suite's 1e-12. Seed 16:
+    # the two largest singular values are 12% apart, so the suite's power-iteration norm is quick.
+    Entry(
+        "wiener.WienerFactor b -> w (2D, cg)",
+        lambda dt: aslinearmap(
+            WienerFactor(rand_t((2, 4, 5), dt, 16), (3, 2), dim=2, solver="cg", tol=1e-14)
+        ),
     ),
     # -- the filter bank of notebook 09 -----------------------------------------------------------
     Entry(

@@ -301,7 +301,9 @@ def test_unet_rejects_sizes_it_cannot_halve(widths, hw):
     with pytest.raises(ValueError, match="divisible by 2\\*\\*\\(len\\(widths\\) - 1\\) = "):
         net(torch.rand(1, 1, *hw))
     with pytest.raises(TypeError, match="skips"):
-        net(torch.rand(1, 1, 16, 16), skips=None)
+        net(torch.rand(1, 1, 16, 16), skips="no")
+    with pytest.raises(TypeError, match="skips"):
+        UNet(widths=widths, skips=0)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -3,8 +3,10 @@ and nbgrader's own autograde gives solutions full marks and untouched exercises 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -45,6 +47,45 @@ def test_exercise_has_no_answers(name):
         assert marker not in text
     nb = nbformat.read(ROOT / "exercises" / name, as_version=4)
     assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_demo_cells_assert_what_they_print(name):
+    """A printed True/False in a solution's demo cell is never the only verification: the cell
+    asserts it, and every assert carries a message (a student who edits a demo is told why)."""
+    nb = nbformat.read(ROOT / "solutions" / name, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or cell.metadata.get("nbgrader"):
+            continue
+        asserts = [n for n in ast.walk(ast.parse(cell.source)) if isinstance(n, ast.Assert)]
+        assert all(a.msg is not None for a in asserts), (index, "an assert without a message")
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        if re.search(r"\b(True|False)\b", text):
+            assert asserts, (index, "prints a boolean but asserts nothing", cell.source)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_demo_cells_come_after_the_checks_of_what_they_call(name):
+    """A demo (and its asserts) that calls a student's function sits below that function's check
+    cell, so Run All on an unfinished exercise stops at the check ("not done yet") first."""
+    nb = nbformat.read(ROOT / "solutions" / name, as_version=4)
+    checked_at: dict[str, int] = {}  # student function -> index of the first check below it
+    pending: list[str] = []
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            tree = ast.parse(cell.source)
+            pending += [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+        elif meta.get("grade"):
+            checked_at.update(dict.fromkeys(pending, index))
+            pending = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or cell.metadata.get("nbgrader"):
+            continue
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                where = checked_at.get(node.func.id, -1)
+                assert where < index, (index, node.func.id, "is called above its check cell")
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -206,22 +206,39 @@ BEST_CORRECT = [best_numpy, best_upper_middle_loop, best_torch_float32]
 # ---------------------------------------------------------------------------------------------
 
 
-def _spectra(filters, shape, *, centre=True, flip=False):
+def _spectra(filters, shape, *, centre="right", flip=False, transpose=False):
+    """fft2 of the filters on the grid; ``centre``: "right" rolls (k1 // 2, k2 // 2) to (0, 0),
+    "swapped" rolls (k2 // 2, k1 // 2) (the axes mixed up), "k1" rolls (k1 // 2, k1 // 2)
+    (one size for both axes), "none" does not roll."""
     f = np.asarray(filters, dtype=float)
     if flip:
         f = f[:, ::-1, ::-1]
+    if transpose:
+        f = f.transpose(0, 2, 1)
     K, k1, k2 = f.shape
     pad = np.zeros((K, *shape))
     pad[:, :k1, :k2] = f
-    if centre:
-        pad = np.roll(pad, (-(k1 // 2), -(k2 // 2)), axis=(1, 2))
+    shift = {"right": (k1 // 2, k2 // 2), "swapped": (k2 // 2, k1 // 2), "k1": (k1 // 2, k1 // 2)}
+    if centre != "none":
+        pad = np.roll(pad, tuple(-s for s in shift[centre]), axis=(1, 2))
     return np.fft.fft2(pad)
 
 
-def rec_numpy(r, filters, *, conj=True, flip=False, centre=True, power=2, first_only=False, eps=0):
+def rec_numpy(
+    r,
+    filters,
+    *,
+    conj=True,
+    flip=False,
+    transpose=False,
+    centre="right",
+    power=2,
+    first_only=False,
+    eps=0,
+):
     """The convolution theorem; the keyword defaults are correct."""
     r = np.asarray(r, dtype=float)
-    Fk = _spectra(filters, r.shape[-2:], centre=centre, flip=flip)
+    Fk = _spectra(filters, r.shape[-2:], centre=centre, flip=flip, transpose=transpose)
     R = np.fft.fft2(r)
     if first_only:
         Fk, R = Fk[:1], R[:1]
@@ -268,7 +285,10 @@ REC_WRONG = {
     "correlation instead of convolution (unflipped)": lambda r, f: rec_numpy(r, f, flip=True),
     "first filter only (no sum over filters)": lambda r, f: rec_numpy(r, f, first_only=True),
     "divides by sum |F| instead of |F|^2": lambda r, f: rec_numpy(r, f, power=1),
-    "off-centre filter (not rolled)": lambda r, f: rec_numpy(r, f, centre=False),
+    "off-centre filter (not rolled)": lambda r, f: rec_numpy(r, f, centre="none"),
+    "centre shifts of the two axes swapped": lambda r, f: rec_numpy(r, f, centre="swapped"),
+    "centre shift k1 // 2 on both axes": lambda r, f: rec_numpy(r, f, centre="k1"),
+    "each filter transposed (k2 x k1)": lambda r, f: rec_numpy(r, f, transpose=True),
     "average of per-filter inverses R_k / F_k": _average_of_inverses,
     "regularised with epsilon = 1e-2": lambda r, f: rec_numpy(r, f, eps=1e-2),
     "image transposed": lambda r, f: rec_numpy(r, f).T,
@@ -304,8 +324,8 @@ def test_reconstruct_references_agree():
     from convlab.representations import reconstruct
 
     rng = np.random.default_rng(3)
-    f = rng.standard_normal((3, 3, 3))
-    f[:, 1, 1] += 2.0
+    f = rng.standard_normal((3, 3, 5))  # non-square: rows and columns cannot be confused
+    f[:, 1, 2] += 2.0
     x = rng.standard_normal((5, 6))
     r = np.stack([_conv_wrap(x, fk) for fk in f]) + 0.2 * rng.standard_normal((3, 5, 6))
     dense = np.linalg.lstsq(_stacked_matrix(f, (5, 6)), r.ravel(), rcond=None)[0]

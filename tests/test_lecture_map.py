@@ -1,12 +1,13 @@
 """The lecture map (tests/lecture_map.toml) stays in step with the lectures and the notebooks.
 
 Every item of the five lectures has one entry: where the course handles it (a notebook and an
-nbformat cell id, which survives re-execution) and a status:
+nbformat cell id, which survives re-execution, or a list of them: the first is the cell that
+handles the item, the others where the course shows or discusses it further) and a status:
 
-- ``checked``: the cell asserts it (``assert``) or a grader checks it (``check(``);
+- ``checked``: the (first) cell asserts it (``assert``) or a grader checks it (``check(``);
 - ``explained``: a concept or prose item, shown but with nothing to compute (an item that should be
   asserted in a notebook the map's author does not own carries ``needs = "assert"``);
-- ``left-out``: not reproduced, with the reason, which the cell (markdown) states too.
+- ``left-out``: not reproduced, with the reason, which the (first) cell (markdown) states too.
 
 The lecture texts live beside the repository (``../shared/lectures`` in CI, or
 ``$CONVLAB_LECTURES``). When they are present, every section title listed in the map must be a line
@@ -77,22 +78,69 @@ def test_items_are_well_formed():
             assert it["needs"] in NEEDS, f"{it['id']}: needs {it['needs']!r} not in {NEEDS}"
 
 
+def cell_ids(it: dict) -> list[str]:
+    """The item's cells: ``cell`` is one id or a non-empty list of distinct ids (first = main)."""
+    ids = [it["cell"]] if isinstance(it["cell"], str) else it["cell"]
+    assert isinstance(ids, list) and ids, f"{it['id']}: cell must be an id or a non-empty list"
+    assert all(isinstance(c, str) for c in ids), f"{it['id']}: cell ids must be strings"
+    assert len(set(ids)) == len(ids), f"{it['id']}: a cell is listed twice"
+    return ids
+
+
+def check_item(it: dict, nb_cells: dict[str, dict]) -> None:
+    """Assert that the item's cells exist in ``nb_cells`` and do what its status says."""
+    ids = cell_ids(it)
+    for cid in ids:
+        assert cid in nb_cells, f"{it['id']}: cell id {cid} is not in {it['notebook']}"
+    main, cell = ids[0], nb_cells[ids[0]]
+    if it["status"] == "checked":
+        assert cell["type"] == "code" and re.search(r"\bassert\b|\bcheck\(", cell["source"]), (
+            f"{it['id']} is 'checked' but cell {main} of {it['notebook']} has no assert/check("
+        )
+    if it["status"] == "left-out":
+        assert cell["type"] == "markdown", (
+            f"{it['id']} is 'left-out': cell {main} should be the markdown cell saying why"
+        )
+
+
 @pytest.mark.parametrize("it", ITEMS, ids=[it["id"] for it in ITEMS])
 def test_item_points_at_a_cell_that_does_what_the_status_says(it):
     path = ROOT / it["notebook"]
     assert path.exists(), f"{it['id']}: notebook {it['notebook']} does not exist"
-    nb_cells = cells(it["notebook"])
-    assert it["cell"] in nb_cells, f"{it['id']}: cell id {it['cell']} is not in {it['notebook']}"
-    cell = nb_cells[it["cell"]]
-    if it["status"] == "checked":
-        assert cell["type"] == "code" and re.search(r"\bassert\b|\bcheck\(", cell["source"]), (
-            f"{it['id']} is 'checked' but cell {it['cell']} of {it['notebook']} "
-            "has no assert/check("
-        )
-    if it["status"] == "left-out":
-        assert cell["type"] == "markdown", (
-            f"{it['id']} is 'left-out': cell {it['cell']} should be the markdown cell saying why"
-        )
+    check_item(it, cells(it["notebook"]))
+
+
+FAKE = {
+    "asserts": {"type": "code", "source": "assert x == 1, 'x'"},
+    "prints": {"type": "code", "source": "print(x == 1)  # assertion in a comment"},
+    "prose": {"type": "markdown", "source": "we assert nothing here"},
+}
+
+
+@pytest.mark.parametrize(
+    ("status", "cell"),
+    [
+        ("checked", "prints"),
+        ("checked", "prose"),
+        ("checked", ["prose", "asserts"]),  # the main (first) cell must assert
+        ("checked", ["asserts", "missing"]),
+        ("checked", ["asserts", "asserts"]),
+        ("checked", []),
+        ("left-out", ["asserts", "prose"]),
+    ],
+)
+def test_the_item_check_rejects(status, cell):
+    it = {"id": "fake", "notebook": "fake.ipynb", "status": status, "cell": cell}
+    with pytest.raises(AssertionError):
+        check_item(it, FAKE)
+
+
+@pytest.mark.parametrize(
+    ("status", "cell"),
+    [("checked", "asserts"), ("checked", ["asserts", "prose", "prints"]), ("left-out", "prose")],
+)
+def test_the_item_check_accepts(status, cell):
+    check_item({"id": "fake", "notebook": "fake.ipynb", "status": status, "cell": cell}, FAKE)
 
 
 @pytest.mark.parametrize("key", sorted(LECTURES))

@@ -47,7 +47,9 @@ def _train(model, clean=None, **kw):
 # ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("loss", "augment"), [("l2", True), ("l1", False), ("l2", False)])
+@pytest.mark.parametrize(
+    ("loss", "augment"), [("l2", True), ("l1", False), ("l2", False), ("l1+l2", False)]
+)
 def test_one_sgd_step_equals_the_update_by_hand(loss, augment):
     clean = _smooth_images()
     model = _model()
@@ -72,7 +74,8 @@ def test_one_sgd_step_equals_the_update_by_hand(loss, augment):
     noisy = _gauss(target, g)
     resid = before(noisy) - target
     # the lecture's SSD (or sum of |.|) over the batch's pixels, then / (B H W): a mean
-    cost = (resid**2 if loss == "l2" else resid.abs()).sum() / resid.numel()
+    l2, l1 = (resid**2).sum() / resid.numel(), resid.abs().sum() / resid.numel()
+    cost = {"l2": l2, "l1": l1, "l1+l2": 0.5 * l1 + 0.5 * l2}[loss]  # l1_weight = 0.5
     assert h.losses[0] == pytest.approx(cost.item(), rel=1e-6)
     grads = torch.autograd.grad(cost, list(before.parameters()))
     for p, p0, gr in zip(model.parameters(), before.parameters(), grads, strict=True):
@@ -215,6 +218,8 @@ def test_the_cheat_scores_exactly_like_the_noisy_input():
     [
         ({"loss": "l3"}, ValueError, "loss"),
         ({"loss": "L2"}, ValueError, "loss"),
+        ({"loss": "l1+l2", "l1_weight": 1.5}, ValueError, "l1_weight"),
+        ({"loss": "l1+l2", "l1_weight": -0.5}, ValueError, "l1_weight"),
         ({"optimizer": "adamw"}, ValueError, "optimizer"),
         ({"schedule": "linear"}, ValueError, "schedule"),
         ({"schedule": "None"}, ValueError, "schedule"),

@@ -273,9 +273,17 @@ def _best_constant(student, cases: Cases) -> None:
 # 09.reconstruct: argmin_x sum_k ||f_k * x - r_k||^2 by the convolution theorem
 # ---------------------------------------------------------------------------------------------
 
-# (K, kernel size, H, W)
-_REC_VISIBLE = [(3, 3, 6, 6), (2, 3, 5, 8), (4, 5, 8, 7)]
-_REC_HIDDEN = [(1, 3, 4, 4), (6, 5, 5, 5), (3, 3, 12, 9), (2, 1, 3, 6), (5, 3, 16, 16)]
+# (K, k1, k2, H, W): non-square filters in the visible cases, so that a filter transposed or a
+# centre shift taken along the wrong axis is caught where the student sees it
+_REC_VISIBLE = [(3, 3, 3, 6, 6), (2, 3, 5, 5, 8), (4, 5, 3, 8, 7)]
+_REC_HIDDEN = [
+    (1, 3, 3, 4, 4),
+    (6, 5, 5, 5, 5),
+    (3, 3, 1, 12, 9),
+    (2, 1, 1, 3, 6),
+    (5, 3, 3, 16, 16),
+    (2, 1, 5, 9, 10),
+]
 
 
 def _conv_wrap(x: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -294,13 +302,15 @@ def _stacked_matrix(filters: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.stack(cols, axis=1)
 
 
-def _well_posed_filters(cases: Cases, K: int, k: int, shape: tuple[int, int]) -> np.ndarray:
-    """Random asymmetric filters with sum_k |F_k|^2 >= 0.05 max at every frequency."""
+def _well_posed_filters(
+    cases: Cases, K: int, k1: int, k2: int, shape: tuple[int, int]
+) -> np.ndarray:
+    """Random asymmetric (K, k1, k2) filters with sum_k |F_k|^2 >= 0.05 max at every frequency."""
     for _ in range(100):
-        f = np.round(cases.rng.uniform(-1.0, 1.0, (K, k, k)), 2)
-        f[:, k // 2, k // 2] += 1.0  # a strong centre keeps the bank invertible
+        f = np.round(cases.rng.uniform(-1.0, 1.0, (K, k1, k2)), 2)
+        f[:, k1 // 2, k2 // 2] += 1.0  # a strong centre keeps the bank invertible
         pad = np.zeros((K, *shape))
-        pad[:, :k, :k] = f
+        pad[:, :k1, :k2] = f
         power = (np.abs(np.fft.fft2(pad)) ** 2).sum(axis=0)
         if power.min() >= 0.05 * power.max():
             return f
@@ -318,18 +328,19 @@ def _check_image(cases: Cases, label: str, got, expected: np.ndarray) -> None:
 @register(
     "09.reconstruct",
     task="the least-squares reconstruction",
-    hint="Each filter goes on the H x W grid with its MIDDLE tap at pixel (0, 0) before fft2. "
+    hint="Each k1 x k2 filter goes on the H x W grid unchanged (its k1 rows along the image's "
+    "rows) with its MIDDLE tap (k1 // 2, k2 // 2) at pixel (0, 0) before fft2. "
     "The normal equations hold one frequency at a time: numerator and denominator each sum "
     "over ALL filters, the numerator uses the conjugate of F_k, the denominator |F_k|^2; the "
     "image is real.",
 )
 def _reconstruct(student, cases: Cases) -> None:
-    for K, k, H, W in cases.grid(_REC_VISIBLE, _REC_HIDDEN):
-        f = _well_posed_filters(cases, K, k, (H, W))
+    for K, k1, k2, H, W in cases.grid(_REC_VISIBLE, _REC_HIDDEN):
+        f = _well_posed_filters(cases, K, k1, k2, (H, W))
         x = cases.rng.uniform(0.0, 1.0, (H, W))
         # responses of an image plus noise: not exactly consistent, so least squares matters
         r = np.stack([_conv_wrap(x, fk) for fk in f]) + 0.3 * cases.rng.standard_normal((K, H, W))
-        label = f"{K} filter(s) of {k} x {k}, image {H} x {W}, noisy responses"
+        label = f"{K} filter(s) of {k1} x {k2}, image {H} x {W}, noisy responses"
         got = cases.call(label, student, torch.from_numpy(r), torch.from_numpy(f))
         if got is None:
             continue

@@ -180,18 +180,18 @@ class WienerFactor:
 
     def as_linear_map(self) -> Any:
         """The map ``b -> w`` as a :class:`convlab.operators.LinearMap` (torch backend), with
-        :meth:`filter` and :meth:`adjoint`; so every check of the package accepts a factor."""
+        :meth:`filter` (differentiable: autograd's VJP is the adjoint) and :meth:`adjoint`; so
+        every check of the package accepts a factor."""
         from convlab.operators import aslinearmap
 
-        with torch.no_grad():
-            return aslinearmap(
-                (lambda b: self.filter(b).detach(), self.adjoint),
-                in_shape=tuple(self.values.shape),
-                out_shape=(*self.values.shape[: self.values.ndim - self.dim], *self.m),
-                dtype=self.dtype,
-                device=self.values.device,
-                name=f"Wiener b -> w ({self.solver})",
-            )
+        return aslinearmap(
+            (self.filter, self.adjoint),
+            in_shape=tuple(self.values.shape),
+            out_shape=(*self.values.shape[: self.values.ndim - self.dim], *self.m),
+            dtype=self.dtype,
+            device=self.values.device,
+            name=f"Wiener b -> w ({self.solver})",
+        )
 
     def filter(self, b: Any, a: torch.Tensor | None = None) -> torch.Tensor:
         """The Wiener filter of ``(a, b)``, differentiable with respect to ``b``.
