@@ -201,6 +201,7 @@ def loss_function(
     0.5
     """
     loss = as_choice(loss, "loss", LOSSES)
+    l1_weight = as_real_number(l1_weight, "l1_weight", maximum=1.0)
     if loss == "l2":
         return F.mse_loss
     if loss == "l1":
@@ -305,9 +306,7 @@ def train_denoiser(
     lr = as_real_number(lr, "lr", strict=True)
     weight_decay = as_real_number(weight_decay, "weight_decay")
     loss = as_choice(loss, "loss", LOSSES)
-    l1_weight = as_real_number(l1_weight, "l1_weight")
-    if l1_weight > 1:
-        raise ValueError(f"l1_weight must be in [0, 1], got {l1_weight}")
+    l1_weight = as_real_number(l1_weight, "l1_weight", maximum=1.0)
     optimizer = as_choice(optimizer, "optimizer", OPTIMIZERS)
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of None, 'step', 'cosine'; got {schedule!r}")

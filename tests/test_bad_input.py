@@ -1250,6 +1250,7 @@ SPECS += [
             "channels": [*shape((1, 4, 8)), ("bad", (1,)), ("huge", (1, HUGE))],
             "kernel": [*size(3), ("bad", 4)],
             "stride": size(2),
+            "convs": [*size(1), ("huge", HUGE)],
         },
     ),
     Spec(
@@ -1261,6 +1262,7 @@ SPECS += [
             "kernel": [*size(3), ("bad", 4)],
             "scale": size(2),
             "mode": choice(),
+            "convs": [*size(1), ("huge", HUGE)],
         },
     ),
     Spec(
@@ -1417,6 +1419,12 @@ SPECS += [
             "generator": [("bad", 0), ("bad", None)],
             "progress": [("bad", "yes"), ("bad", None)],
         },
+    ),
+    Spec(
+        "train.loss_function",
+        lambda **kw: train.loss_function(**kw)(torch.zeros(3), torch.ones(3)),
+        {"loss": "l1+l2", "l1_weight": 0.25},
+        {"loss": choice(), "l1_weight": [*real(0.25), ("bad", 2.0)]},
     ),
     Spec(
         "train.denoise",
