@@ -245,6 +245,14 @@ def require_finite(arr: Any, name: str) -> None:
         raise ValueError(f"{name} contains NaN or inf")
 
 
+def as_flag(value: Any, name: str) -> bool:
+    """``value`` if it is True or False (numpy bools too); 1, "yes" or None are ``TypeError``s
+    (a truthy non-bool is usually a misplaced argument)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def as_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")

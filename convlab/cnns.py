@@ -60,7 +60,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from convlab._validate import as_choice, as_size, check_cost
+from convlab._validate import as_choice, as_flag, as_size, check_cost
 
 __all__ = ["SRCNN", "VDSR", "DnCNN", "UNet", "n_parameters"]
 
@@ -82,7 +82,7 @@ def n_parameters(net: nn.Module, *, trainable_only: bool = True) -> int:
     """
     if not isinstance(net, nn.Module):
         raise TypeError(f"net must be a torch.nn.Module, got {type(net).__name__}")
-    trainable_only = _flag(trainable_only, "trainable_only")
+    trainable_only = as_flag(trainable_only, "trainable_only")
     return sum(p.numel() for p in net.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -125,12 +125,6 @@ def _odd(k: int, name: str) -> int:
 def _conv(c_in: int, c_out: int, k: int = 3, *, bias: bool = True) -> nn.Conv2d:
     """``k x k`` convolution with zero padding ``k // 2``: keeps ``H`` and ``W`` (odd ``k``)."""
     return nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=bias)
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
-    return value
 
 
 # ============================================================================================
@@ -437,8 +431,8 @@ class UNet(nn.Module):
                 f"widths needs at least 2 entries (one level and the bottleneck); got {self.widths}"
             )
         self.up = as_choice(up, "up", ("transpose", "bilinear"))
-        self.residual = _flag(residual, "residual")
-        self.skips = _flag(skips, "skips")
+        self.residual = as_flag(residual, "residual")
+        self.skips = as_flag(skips, "skips")
         if self.residual and self.in_channels != self.out_channels:
             raise ValueError(
                 "residual=True adds the input to the output: in_channels must equal "
@@ -487,7 +481,7 @@ class UNet(nn.Module):
         ``None``: the constructor's ``skips``.
         """
         x = self._check(x)
-        skips = self.skips if skips is None else _flag(skips, "skips")
+        skips = self.skips if skips is None else as_flag(skips, "skips")
         saved = []
         h = x
         for enc in self.encoders:

@@ -54,6 +54,7 @@ from scipy.sparse.linalg import LinearOperator
 from convlab._validate import (
     as_choice,
     as_device,
+    as_flag,
     as_numpy,
     as_real_number,
     as_shape,
@@ -73,12 +74,6 @@ def _as_shape(shape: Any, name: str) -> tuple[int, ...]:
     if not dims:
         raise ValueError(f"{name} must have at least one dimension")
     return dims
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return bool(value)
 
 
 def _callable(f: Any, name: str = "f") -> Any:
@@ -172,7 +167,7 @@ def matrix_of(
     in_shape = _as_shape(in_shape, "in_shape")
     backend = as_choice(backend or _guess_backend(f), "backend", BACKENDS)
     chunk = as_size(chunk, "chunk")
-    sparse, batched = _flag(sparse, "sparse"), _flag(batched, "batched")
+    sparse, batched = as_flag(sparse, "sparse"), as_flag(batched, "batched")
     device = _device(device, backend)
     n = math.prod(in_shape)
     _check_probes(n, "the matrix")
@@ -571,7 +566,7 @@ class LinearMap:
     # -- representations -----------------------------------------------------------------------
     def to_dense(self, *, sparse: bool = False) -> np.ndarray | sp.csr_array:
         """The ``m x n`` matrix, by probing unit vectors (``n`` forward calls)."""
-        sparse = _flag(sparse, "sparse")
+        sparse = as_flag(sparse, "sparse")
         m, n = self.shape
         check_cost(
             f"the dense {m} x {n} matrix of {self!r}",

@@ -52,6 +52,7 @@ import torch.nn.functional as tnf
 from convlab._validate import (
     as_bool_mask,
     as_choice,
+    as_flag,
     as_real_number,
     as_real_tensor,
     as_shape,
@@ -305,7 +306,7 @@ def normal_eigenvalues(filters: Any, shape: Any, *, onesided: bool = False) -> t
     """
     filters = _as_filters(filters)
     hw = _as_shape(shape, filters)
-    if _flag(onesided, "onesided"):
+    if as_flag(onesided, "onesided"):
         return _normal_spectrum(_spectra(filters, hw))
     return torch.fft.fft2(_place(filters, hw), norm=FFT_NORM).abs().square().sum(dim=0)
 
@@ -382,7 +383,7 @@ def reconstruct(
     epsilon = as_real_number(epsilon, "epsilon")
     tol = as_real_number(tol, "tol", strict=True)
     maxiter = None if maxiter is None else as_size(maxiter, "maxiter")
-    return_info = _flag(return_info, "return_info")
+    return_info = as_flag(return_info, "return_info")
     hw = (int(r.shape[-2]), int(r.shape[-1]))
     F = _spectra(filters, hw)
     lam = _normal_spectrum(F)
@@ -585,12 +586,6 @@ def _as_shape(shape: Any, filters: torch.Tensor) -> tuple[int, int]:
         alternative="use a smaller shape",
     )
     return hw
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
 
 
 # --------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from tqdm.auto import tqdm
 from convlab import data
 from convlab._validate import (
     as_choice,
+    as_flag,
     as_generator,
     as_numpy,
     as_real_number,
@@ -125,12 +126,6 @@ def _corruption(corrupt: Any) -> Callable[[torch.Tensor, torch.Generator], torch
             f"tuple; got {type(corrupt).__name__}"
         )
     return corrupt
-
-
-def _flag(value: Any, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {value!r}")
-    return value
 
 
 def _check_model(model: Any) -> nn.Module:
@@ -311,7 +306,7 @@ def train_denoiser(
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of None, 'step', 'cosine'; got {schedule!r}")
     generator = as_generator(generator)
-    augment, progress = _flag(augment, "augment"), _flag(progress, "progress")
+    augment, progress = as_flag(augment, "augment"), as_flag(progress, "progress")
     sample = _sampler(clean, batch_size, patch)
     if not any(p.requires_grad for p in model.parameters()):
         raise ValueError("model has no trainable parameters")
@@ -461,7 +456,7 @@ def evaluate(
     model = _check_model(model)
     corrupt_fn = _corruption(corrupt)
     generator = as_generator(generator)
-    clip = _flag(clip, "clip")
+    clip = as_flag(clip, "clip")
     if not isinstance(clean, torch.Tensor) or clean.ndim != 4 or clean.numel() == 0:
         raise ValueError(
             "clean must be a non-empty (N, C, H, W) tensor; got "
