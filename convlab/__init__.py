@@ -38,7 +38,7 @@ keeps the notebook lists in step with the notebooks' imports.
 - :mod:`convlab.inverse` -- forward operators with exact adjoints: average pooling, MRI, CT
   (Radon). Notebooks: 10.
 - :mod:`convlab.cnns` -- DnCNN, SRCNN, VDSR and U-Net for inverse problems and segmentation.
-  Notebooks: 10.
+  Notebooks: 09, 10.
 - :mod:`convlab.pretrained` -- the trained models of notebooks 09 and 10: recipes, committed
   weights, manifest (``make weights``). Notebooks: 09, 10.
 - :mod:`convlab.grading` -- the graders behind the exercise notebooks.
