@@ -17,6 +17,7 @@ import torch
 from convlab._validate import as_choice, as_real_number, as_shape, check_cost
 from convlab.wiener.convolution import _crop, _dims, _fft_grid, _irfft, _rfft, _signal
 from convlab.wiener.options import WienerOptions, _check_dim, _check_finite, _check_nonzero
+from convlab.wiener.schur import toeplitz_generator
 
 
 @dataclass
@@ -364,8 +365,10 @@ class _GohbergSemencul:
     """``R^{-1}`` of a symmetric positive definite Toeplitz ``R`` (1D) applied in O(m log m).
 
     With ``x = R^{-1} e_0`` (the Levinson-Durbin generator: the last forward prediction-error
-    filter divided by its error power) the Gohberg-Semencul formula writes the inverse as two
-    products of triangular Toeplitz matrices::
+    filter divided by its error power; O(m^2) by Levinson-Durbin up to 2048 taps, O(m log^2 m)
+    by the superfast Schur algorithm above, :func:`convlab.wiener.schur.toeplitz_generator`) the
+    Gohberg-Semencul formula writes the inverse as two products of triangular Toeplitz
+    matrices::
 
         R^{-1} = (L(x) L(x)^T - L(x') L(x')^T) / x[0],      x' = (0, x[m-1], ..., x[1]),
 
@@ -373,24 +376,21 @@ class _GohbergSemencul:
     a correlation (L^T), exact on an FFT grid ``P >= 2m - 1``: the spectra of x and x' are stored
     (``O(m)`` per item) and a solve costs six real FFTs of length P, forward or backward.
     Accuracy: as a Levinson solve (weakly stable for SPD Toeplitz matrices, Cybenko 1980);
-    measured as close to the dense solution as Cholesky on the explicit R, also at cond 1e7.
+    measured as close to the dense solution as Cholesky on the explicit R, also at cond 1e7
+    (``tests/test_wiener_schur.py`` holds the superfast generator to the same standard).
     """
 
     def __init__(self, r: torch.Tensor) -> None:
         rn = r.detach().cpu().numpy()
-        batch, m = rn.shape[:-1], rn.shape[-1]
+        m = rn.shape[-1]
         why = (
             "the normal matrix A^T A is not numerically positive definite (a is (nearly) zero "
             "or badly scaled); use epsilon > 0"
         )
-        e0 = np.zeros(m)
-        e0[0] = 1.0
-        x = np.empty((*batch, m))
-        for idx in np.ndindex(batch):  # compiled Levinson recursion, O(m^2) once
-            try:
-                x[idx] = scipy.linalg.solve_toeplitz((rn[idx], rn[idx]), e0, check_finite=False)
-            except np.linalg.LinAlgError:  # a singular leading minor
-                raise ValueError(why) from None
+        try:  # Levinson-Durbin (compiled, O(m^2)) or the superfast Schur algorithm above
+            x = toeplitz_generator(rn)
+        except np.linalg.LinAlgError:  # a singular leading minor
+            raise ValueError(why) from None
         if not (np.isfinite(x).all() and (x[..., 0] > 0).all()):
             raise ValueError(why)
         xt = torch.from_numpy(x / np.sqrt(x[..., :1])).to(r.device)
