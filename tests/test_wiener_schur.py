@@ -69,12 +69,12 @@ def test_block_steps_are_the_reflection_coefficients(small_blocks):
     r = _lags(rng.standard_normal(40), 12)
     for h in (1, 4, 11):
         phi = schur._schur(r[None, 1:], r[None, :-1], h)[0]
-        a = phi[0, 0].copy()
-        a[1:] += phi[0, 1, :-1]
+        a = phi[0].copy()
+        a[1:] += phi[1, :-1]
         ref, _ = _levinson_by_hand(r[: h + 1])
         np.testing.assert_allclose(a, ref, atol=1e-12)
-        wrong = phi[0, 0].copy()  # the sign convention of the other kind (ψ = Φ_11 - z Φ_12)
-        wrong[1:] -= phi[0, 1, :-1]
+        wrong = phi[0].copy()  # the sign convention of the other kind (ψ = Φ_11 - z Φ_12)
+        wrong[1:] -= phi[1, :-1]
         assert np.abs(wrong - ref).max() > 1e-3
 
 

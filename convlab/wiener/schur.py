@@ -59,51 +59,56 @@ def _series(num: np.ndarray, den: np.ndarray, length: int) -> np.ndarray:
 
 
 def _schur_block(p: np.ndarray, q: np.ndarray, h: int) -> np.ndarray:
-    """Φ of ``h`` Schur steps at once, by two compiled Levinson solves: ``(batch, 2, 2, h + 1)``.
+    """The first row ``(Φ_11, Φ_12)`` of ``h`` Schur steps at once: ``(batch, 2, h + 1)``.
 
     The steps are the Schur algorithm of the function ``s = -p/q`` (``κ_k = s_k(0)``), whose
-    Schur parameters are those of the positive definite Toeplitz matrices of the Carathéodory
-    functions ``(1 -+ z s) / (1 +- z s)`` (Geronimus): the order-h predictors of those two
-    (Levinson on lags ``c_0 = 1``, ``c_k = F_k / 2``) are ``a = Φ_11 + z Φ_12`` and
-    ``ψ = Φ_11 - z Φ_12``; the second row of Φ is the reverse of the first
-    (``Φ_22 = z^h Φ_11(1/z)``, ``Φ_21 = z^h Φ_12(1/z)``).
+    Schur parameters are those of the positive definite Toeplitz matrix of the Carathéodory
+    function ``G = (1 - z s) / (1 + z s)`` (Geronimus): its order-h predictor (one compiled
+    Levinson solve on the lags ``c_0 = 1``, ``c_k = G_k / 2``) is ``a = Φ_11 + z Φ_12``, and
+    the polynomial of the second kind is ``ψ = Φ_11 - z Φ_12 = G a  mod z^(h+1)``.
     """
     batch = p.shape[0]
-    phi = np.empty((batch, 2, 2, h + 1))
+    phi = np.zeros((batch, 2, h + 1))
     e0 = np.zeros(h + 1)
     e0[0] = 1.0
-    one = np.zeros(h + 1)
-    one[0] = 1.0
     for i in range(batch):
         zs = np.concatenate([[0.0], -_series(p[i], q[i], h)])  # z s  mod z^(h+1)
-        pred = []
-        for num, den in ((one - zs, one + zs), (one + zs, one - zs)):
-            lags = _series(num, den, h + 1) / 2
-            lags[0] = 1.0
-            x = scipy.linalg.solve_toeplitz((lags, lags), e0, check_finite=False)
-            pred.append(x / x[0])
-        a, psi = pred
-        phi[i, 0, 0] = (a + psi) / 2
-        phi[i, 0, 1, :h] = (a - psi)[1:] / 2
-        phi[i, 0, 1, h] = 0.0
-    phi[:, 1] = phi[:, 0, ::-1, ::-1]  # Φ_21 = rev Φ_12, Φ_22 = rev Φ_11
+        G = _series(e0 - zs, e0 + zs, h + 1)
+        lags = G / 2
+        lags[0] = 1.0
+        a = scipy.linalg.solve_toeplitz((lags, lags), e0, check_finite=False)
+        a /= a[0]
+        psi = np.convolve(G, a)[: h + 1]
+        phi[i, 0] = (a + psi) / 2
+        phi[i, 1, :h] = (a - psi)[1:] / 2
     return phi
 
 
+def _second_row(F: np.ndarray, degree: int, size: int) -> np.ndarray:
+    """The spectra of ``(Φ_21, Φ_22) = z^d (Φ_12, Φ_11)(1/z)`` from those of the first row
+    (``rfft`` of length ``size``): a reversed real polynomial of degree <= d has the spectrum
+    ``exp(-i ω d) conj(P̂(ω))``, so the second row costs no FFT."""
+    turns = (degree * np.arange(F.shape[-1], dtype=np.int64)) % size  # exact: no large angles
+    phase = np.exp(-2j * np.pi * turns / size)
+    return phase * F[:, ::-1].conj()
+
+
 def _schur(p: np.ndarray, q: np.ndarray, h: int) -> np.ndarray:
-    """Φ of ``h`` Schur steps on windows ``p, q`` (batch, >= h): ``(batch, 2, 2, h + 1)``."""
+    """The first row ``(Φ_11, Φ_12)`` of ``h`` Schur steps on windows ``p, q`` (batch, >= h):
+    ``(batch, 2, h + 1)``. The second row is its reverse, ``Φ_21 = z^h Φ_12(1/z)``,
+    ``Φ_22 = z^h Φ_11(1/z)`` (each step matrix ``[[1, κ], [κ z, z]]`` has that symmetry)."""
     if h <= BASE_STEPS:
         return _schur_block(p, q, h)
     h1 = h // 2
     phi1 = _schur(p, q, h1)
-    size = scipy.fft.next_fast_len(h + h1 + 1, real=True)
+    size = scipy.fft.next_fast_len(h + h1, real=True)  # no wrap-around in either product
     F1 = scipy.fft.rfft(phi1, size, axis=-1)
+    F1 = np.stack([F1, _second_row(F1, h1, size)], axis=1)  # (batch, 2, 2, F)
     G = scipy.fft.rfft(np.stack([p[:, :h], q[:, :h]], axis=1), size, axis=-1)
     moved = scipy.fft.irfft(np.einsum("bijf,bjf->bif", F1, G), size, axis=-1)[..., h1:h]
-    phi2 = _schur(moved[:, 0], moved[:, 1], h - h1)
-    size = scipy.fft.next_fast_len(h + 1, real=True)
-    F1, F2 = scipy.fft.rfft(phi1, size, axis=-1), scipy.fft.rfft(phi2, size, axis=-1)
-    return scipy.fft.irfft(np.einsum("bijf,bjkf->bikf", F2, F1), size, axis=-1)[..., : h + 1]
+    F2 = scipy.fft.rfft(_schur(moved[:, 0], moved[:, 1], h - h1), size, axis=-1)
+    top = np.einsum("bjf,bjkf->bkf", F2, F1)  # first row of Φ_2 Φ_1
+    return scipy.fft.irfft(top, size, axis=-1)[..., : h + 1]
 
 
 def superfast_generator(r: np.ndarray) -> np.ndarray:
@@ -123,8 +128,8 @@ def superfast_generator(r: np.ndarray) -> np.ndarray:
     if m == 1:
         return (1.0 / flat).reshape(r.shape)
     phi = _schur(flat[:, 1:], flat[:, :-1], m - 1)
-    a = phi[:, 0, 0, :m].copy()
-    a[:, 1:] += phi[:, 0, 1, : m - 1]
+    a = phi[:, 0, :m].copy()
+    a[:, 1:] += phi[:, 1, : m - 1]
     return (a / (a * flat).sum(-1, keepdims=True)).reshape(*batch, m)
 
 
