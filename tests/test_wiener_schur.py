@@ -164,3 +164,21 @@ def test_wiener_filter_through_the_superfast_path_is_exact(dtype, monkeypatch):
     w = wiener_filter(a.to(dtype), b.to(dtype), solver="gs")
     assert w.dtype == dtype
     assert _rel(w.double(), ref) < (1e-8 if dtype == torch.float64 else 1e-6)
+
+
+@pytest.mark.parametrize(
+    ("r", "error", "match"),
+    [
+        (np.array([]), ValueError, "r must hold lags"),
+        (np.float64(2.0), ValueError, "r must hold lags"),
+        (np.array([2.0, np.nan]), ValueError, "r must be finite"),
+        (np.array([2.0, 1j]), TypeError, "r must be real"),
+        (np.array(["a"]), TypeError, "r must be numeric"),
+    ],
+)
+def test_bad_lags_get_a_clear_error(r, error, match):
+    for fn in (schur.superfast_generator, schur.toeplitz_generator):
+        with pytest.raises(error, match=match):
+            fn(r)
+    with pytest.raises(ValueError, match="x must have the shape of r"):
+        schur.toeplitz_residual(np.ones(3), np.ones(2))

@@ -37,7 +37,9 @@ solver      method                                                  accuracy
 "dense"     the lecture's: explicit A, Cholesky on A^T A (autograd)   exact (reference)
 "levinson"  ``scipy.linalg.solve_toeplitz`` on r[0..m-1] (1D only)    exact
 "gs"        Gohberg-Semencul: R^{-1} from its Levinson-Durbin          exact
-            generator, applied by FFT in O(m log m) (1D only)
+            generator (O(m^2), or O(m log^2 m) by the superfast
+            Schur algorithm above 2048 taps), applied by FFT in
+            O(m log m) (1D only)
 "cholesky"  R from the lags (no A; one strided copy), split by its   exact
             centrosymmetry into two half-size Cholesky factors
 "cg"        conjugate gradients, FFT matvecs, T. Chan circulant      to ``tol``
@@ -60,7 +62,9 @@ and "cholesky" reuse the forward's factorisation, so the backward costs one more
 Cost of the exact filter (why it is cheap): in 1D the inverse of the Toeplitz normal matrix is
 known in closed form from one vector, its Levinson-Durbin generator (Gohberg-Semencul), so with
 the target's generator computed once a solve is six FFTs, the same order as the FFT
-approximation; ``benchmarks/bench_wiener.py`` measures the ratios.
+approximation; a new generator costs O(m log^2 m) (:mod:`convlab.wiener.schur`: blocks of
+Schur steps by compiled Levinson solves, joined by FFT products). ``benchmarks/bench_wiener.py``
+measures the ratios.
 
 A fixed signal (training: the target): everything that depends on ``a`` alone - the normal
 matrix, its factorisation, its spectrum, for small sizes the whole linear map ``w = W b`` - is
@@ -73,6 +77,7 @@ Modules (the sections of the course's one-file original; every name is importabl
 ------------------------------------------------------------------------------------------------
 - ``options``: validation, constants, :class:`WienerOptions` (the solver settings, one object)
 - ``convolution``: FFT grid and full convolution (:func:`full_convolution`, :func:`apply_filter`)
+- ``schur``: the Levinson-Durbin generator in O(m log^2 m) (superfast Schur algorithm)
 - ``solvers``: Levinson, Cholesky (centrosymmetric split), PCG, the Levinson-Durbin factor,
   :func:`solve_normal_equations` and the implicit backward
 - ``filters``: :func:`wiener_filter`, the dense reference, the FFT approximation, the lecture's

@@ -36,6 +36,8 @@ import scipy.fft
 import scipy.linalg
 import scipy.signal
 
+from convlab._validate import as_numpy
+
 #: blocks of up to this many Schur steps are done at once (:func:`_schur_block`); FFT products
 #: join the blocks
 BASE_STEPS = 256
@@ -56,6 +58,19 @@ def _series(num: np.ndarray, den: np.ndarray, length: int) -> np.ndarray:
     impulse = np.zeros(length)
     impulse[0] = 1.0
     return scipy.signal.lfilter(num[:length], den[:length], impulse)
+
+
+def _lags(r: object) -> np.ndarray:
+    """``r`` as a float64 array of real, finite lags ``(..., m)``, ``m >= 1``."""
+    arr = as_numpy(r, "r")
+    if np.iscomplexobj(arr):
+        raise TypeError("r must be real (the lags of a real symmetric Toeplitz matrix)")
+    if arr.ndim == 0 or arr.shape[-1] == 0 or arr.size == 0:
+        raise ValueError(f"r must hold lags r[0..m-1] on its last axis, got shape {arr.shape}")
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError("r must be finite (it holds NaN or inf)")
+    return arr
 
 
 def _schur_block(p: np.ndarray, q: np.ndarray, h: int) -> np.ndarray:
@@ -122,7 +137,7 @@ def superfast_generator(r: np.ndarray) -> np.ndarray:
     >>> bool(np.allclose(scipy.linalg.toeplitz(r) @ x, [1, 0, 0, 0]))
     True
     """
-    r = np.asarray(r, dtype=np.float64)
+    r = _lags(r)
     batch, m = r.shape[:-1], r.shape[-1]
     flat = r.reshape(-1, m)
     if m == 1:
@@ -145,6 +160,9 @@ def _levinson_generator(r: np.ndarray) -> np.ndarray:
 
 def toeplitz_residual(r: np.ndarray, x: np.ndarray) -> np.ndarray:
     """``||R x - e_0||_2`` per batch item, by one FFT product (R symmetric Toeplitz of r)."""
+    r, x = _lags(r), as_numpy(x, "x").astype(np.float64)
+    if x.shape != r.shape:
+        raise ValueError(f"x must have the shape of r {r.shape}, got {x.shape}")
     m = r.shape[-1]
     size = scipy.fft.next_fast_len(3 * m - 2, real=True)
     two_sided = np.concatenate([r[..., :0:-1], r], axis=-1)  # r[-(m-1)], ..., r[m-1]
@@ -165,7 +183,7 @@ def toeplitz_generator(r: np.ndarray) -> np.ndarray:
     (as ``scipy.linalg.solve_toeplitz``); the result may be non-finite when R is not positive
     definite (callers check).
     """
-    r = np.asarray(r, dtype=np.float64)
+    r = _lags(r)
     if r.shape[-1] < SUPERFAST_MIN_SIZE:
         return _levinson_generator(r)
     with np.errstate(all="ignore"):
