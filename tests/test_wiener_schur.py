@@ -134,6 +134,20 @@ def test_generator_rejects_a_bad_superfast_result(monkeypatch):
     assert _rel(x[1], _dense_generator(r[1])) < 1e-12  # Levinson's
 
 
+def test_a_failing_superfast_solve_falls_back_to_levinson(monkeypatch):
+    monkeypatch.setattr(schur, "SUPERFAST_MIN_SIZE", 8)
+
+    def singular(r):
+        raise np.linalg.LinAlgError("singular block")
+
+    monkeypatch.setattr(schur, "superfast_generator", singular)
+    rng = np.random.default_rng(8)
+    r = _lags(rng.standard_normal(30), 12)
+    assert _rel(schur.toeplitz_generator(r), _dense_generator(r)) < 1e-12
+    with pytest.raises(np.linalg.LinAlgError):  # and Levinson's own verdict stands
+        schur.toeplitz_generator(np.array([0.0, 1.0] + [0.0] * 10))
+
+
 def test_generator_routes_by_size(monkeypatch):
     calls = []
     real = schur.superfast_generator

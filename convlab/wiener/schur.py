@@ -187,8 +187,11 @@ def toeplitz_generator(r: np.ndarray) -> np.ndarray:
     if r.shape[-1] < SUPERFAST_MIN_SIZE:
         return _levinson_generator(r)
     with np.errstate(all="ignore"):
-        x = superfast_generator(r)
-        bad = ~(toeplitz_residual(r, x) <= RESIDUAL_TOL)  # NaN counts as bad
+        try:
+            x = superfast_generator(r)
+            bad = ~(toeplitz_residual(r, x) <= RESIDUAL_TOL)  # NaN counts as bad
+        except np.linalg.LinAlgError:  # a singular block (R not positive definite): Levinson
+            x, bad = np.empty_like(r), np.ones(r.shape[:-1], dtype=bool)  # says where
     if bad.any():
         x[bad] = _levinson_generator(r[bad])
     return x
