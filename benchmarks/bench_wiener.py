@@ -154,11 +154,8 @@ def bench_exact_vs_fft(sizes_1d, sizes_2d, gen: torch.Generator, repeats: int = 
             for name, fn in losses.items():
                 once = time_fn(lambda fn=fn: step(fn), device="cpu", repeats=1, warmup=0).median
                 number[name] = max(1, min(50, int(0.01 / max(once, 1e-6))))
-            slow_exact = dim == 1 and n > 4096  # uncached O(m^2) Levinson generator
-            for r in range(repeats):
+            for _ in range(repeats):
                 for name, fn in losses.items():
-                    if name == "exact" and slow_exact and r >= 2:
-                        continue
                     timing = time_fn(
                         lambda fn=fn: step(fn),
                         device="cpu",
