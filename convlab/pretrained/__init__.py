@@ -222,7 +222,7 @@ RECIPES: dict[str, Recipe] = {
             {"widths": (64, 32), "kernels": (9, 1, 5)},
             "sr-2x",
             "l2",
-            1500,
+            5000,
             lr=1e-3,
             patch=32,
             notebook="10",
