@@ -38,7 +38,7 @@ solver      method                                                  accuracy
 "levinson"  ``scipy.linalg.solve_toeplitz`` on r[0..m-1] (1D only)    exact
 "gs"        Gohberg-Semencul: R^{-1} from its Levinson-Durbin          exact
             generator (O(m^2), or O(m log^2 m) by the superfast
-            Schur algorithm above 2048 taps), applied by FFT in
+            Schur algorithm from 1200 taps), applied by FFT in
             O(m log m) (1D only)
 "cholesky"  R from the lags (no A; one strided copy), split by its   exact
             centrosymmetry into two half-size Cholesky factors

@@ -42,10 +42,10 @@ from convlab._validate import as_numpy
 #: join the blocks
 BASE_STEPS = 256
 
-#: ``toeplitz_generator`` uses Levinson-Durbin (compiled, O(m^2)) up to this size and the
-#: superfast Schur algorithm above (measured crossover on the course machine: see
-#: ``benchmarks/bench_wiener.py``)
-SUPERFAST_MIN_SIZE = 2048
+#: ``toeplitz_generator`` uses Levinson-Durbin (compiled, O(m^2)) below this size and the
+#: superfast Schur algorithm from it on (measured on the course machine, one thread: the two take
+#: 1.4 and 1.5 ms at m = 1024, 3.2 and 2.2 ms at 1536, 22 and 7 ms at 4096)
+SUPERFAST_MIN_SIZE = 1200
 
 #: the superfast generator is accepted when ``||R x - e_0||_2 <= RESIDUAL_TOL`` (e_0 has norm 1;
 #: Levinson's own residual is about 1e-16 cond(R))

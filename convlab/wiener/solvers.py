@@ -365,7 +365,7 @@ class _GohbergSemencul:
     """``R^{-1}`` of a symmetric positive definite Toeplitz ``R`` (1D) applied in O(m log m).
 
     With ``x = R^{-1} e_0`` (the Levinson-Durbin generator: the last forward prediction-error
-    filter divided by its error power; O(m^2) by Levinson-Durbin up to 2048 taps, O(m log^2 m)
+    filter divided by its error power; O(m^2) by Levinson-Durbin up to 1200 taps, O(m log^2 m)
     by the superfast Schur algorithm above, :func:`convlab.wiener.schur.toeplitz_generator`) the
     Gohberg-Semencul formula writes the inverse as two products of triangular Toeplitz
     matrices::
