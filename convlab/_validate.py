@@ -68,23 +68,29 @@ class CostLimitError(MemoryError, ValueError):
     """
 
 
+_KEEP: Any = object()  # set_cost_limits: leave this limit as it is
+
+
 def set_cost_limits(
-    *, max_bytes: float | None = None, max_ops: float | None = None
+    *, max_bytes: float | None = _KEEP, max_ops: float | None = _KEEP
 ) -> tuple[float | None, float | None]:
     """Set this session's limits for :func:`check_cost`; returns the previous settings.
 
-    ``None`` leaves a limit as it is; ``math.inf`` disables it. The settings take precedence
-    over the ``CONVLAB_MAX_BYTES`` / ``CONVLAB_MAX_OPS`` environment variables. To undo::
+    An omitted limit stays as it is; ``None`` removes the session's setting (back to the
+    ``CONVLAB_MAX_BYTES`` / ``CONVLAB_MAX_OPS`` environment variables, else the defaults);
+    ``math.inf`` disables it. The settings take precedence over the environment variables.
+    The returned pair restores exactly what was there::
 
         previous = set_cost_limits(max_bytes=64 * 2**30)
         ...
-        set_cost_limits(max_bytes=previous[0] or DEFAULT_MAX_BYTES)
+        set_cost_limits(max_bytes=previous[0], max_ops=previous[1])
     """
     previous = (_session_limits["bytes"], _session_limits["ops"])
-    if max_bytes is not None:
-        _session_limits["bytes"] = as_real_number(max_bytes, "max_bytes", strict=True, finite=False)
-    if max_ops is not None:
-        _session_limits["ops"] = as_real_number(max_ops, "max_ops", strict=True, finite=False)
+    for key, value, name in (("bytes", max_bytes, "max_bytes"), ("ops", max_ops, "max_ops")):
+        if value is not _KEEP:
+            _session_limits[key] = (
+                None if value is None else as_real_number(value, name, strict=True, finite=False)
+            )
     return previous
 
 

@@ -138,9 +138,13 @@ def test_cost_limits_from_setting_then_environment(monkeypatch):
     try:
         check_cost("x", nbytes=8e15, alternative="-")  # the explicit setting wins
     finally:
-        set_cost_limits(max_bytes=previous[0] or DEFAULT_MAX_BYTES)
+        set_cost_limits(max_bytes=previous[0], max_ops=previous[1])
+    # restored exactly: the environment variable is in force again (a leftover session setting
+    # would make later tests that set CONVLAB_MAX_BYTES pass or fail by test order)
+    assert previous == (None, None) and cost_limits()[0] == 1000
     with pytest.raises(ValueError, match="max_bytes"):
         set_cost_limits(max_bytes=-1)
+    assert cost_limits()[0] == 1000, "a refused setting must leave the limit unchanged"
 
 
 def test_builders_refuse_before_allocating():
