@@ -278,10 +278,10 @@ RECIPES: dict[str, Recipe] = {
             "unet_ct",
             "residual U-Net on 18-angle FBP reconstructions (FBPConvNet)",
             "cnns.UNet",
-            _RECON,
+            {**_RECON, "widths": (16, 32, 64, 128)},  # 4 levels: streaks cross the image
             "ct-18",
             "l2",
-            2000,
+            12000,
             batch_size=8,
             patch=64,
             notebook="10",
