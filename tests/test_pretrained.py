@@ -33,8 +33,9 @@ def test_manifest_hash_matches_the_weight_file(name):
 
 
 def test_weights_are_small():
+    # issue 10's budget: all weights together at most about 20 MB (5.6 MB with the 4-level CT U-Net)
     total = sum((pretrained.WEIGHTS / e["file"]).stat().st_size for e in ENTRIES.values())
-    assert total < 5e6, f"committed weights take {total / 1e6:.1f} MB"
+    assert total < 20e6, f"committed weights take {total / 1e6:.1f} MB (budget 20 MB)"
 
 
 @pytest.mark.parametrize("name", COMMITTED)
