@@ -741,3 +741,22 @@ def test_the_b_to_w_map_is_a_linear_map_with_its_adjoint(dim, shape, solver, fac
     assert not wrong.adjoint_test(tol=tol).passed
     with pytest.raises(ValueError, match="w_bar must have the filter's shape"):
         fac.adjoint(torch.zeros(3, 3))
+
+
+@pytest.mark.parametrize("m", [(5, 4), (3, 3), (7,)])
+def test_centrosymmetric_inverse_path_equals_the_solves(m):
+    # a reused Cholesky factor applies its stored half-size inverses (dsymv) instead of
+    # triangular solves: the same R^{-1} y as a dense solve, batched, with extra rhs axes
+    gen = torch.Generator().manual_seed(31)
+    a = torch.randn(2, *(k + 3 for k in m), dtype=torch.float64, generator=gen)
+    R = normal_matrix(a, m)  # (2, N, N)
+    N = R.shape[-1]
+    y = torch.randn(2, 3, N, dtype=torch.float64, generator=gen)  # one extra rhs axis
+    ref = torch.linalg.solve(R[:, None], y[..., None])[..., 0]
+    fac = solvers_module._CentroCholesky(solvers_module._reversed_normal_matrix(a, m, 0.0))
+    by_solves = fac.solve(y)
+    fac.invert()
+    assert fac.L is None and fac.inverse is not None
+    by_inverse = fac.solve(y)
+    assert _rel(by_inverse, ref) < 1e-12 and _rel(by_solves, ref) < 1e-12
+    assert _rel(fac.solve(y[:, 0] * 2), 2 * ref[:, 0]) < 1e-12  # no extra axis

@@ -57,8 +57,8 @@ class WienerFactor:
     ========== ================================================================ =============
     solver     stored                                                           per call
     ========== ================================================================ =============
-    cholesky   the two half-size Cholesky factors of the centrosymmetric R       W b, or
-               (and W when small)                                                2 tri. solves
+    cholesky   the inverses of the two half-size SPD blocks of the centrosymmetric  W b, or
+               R (from their Cholesky factors), or W when small                  2 dsymv
     levinson,  Gohberg-Semencul generator of R^{-1} (Levinson-Durbin once,       W b, or
     gs         O(m^2)): the spectra of two triangular Toeplitz factors, O(m)     6 FFTs
     cg         nothing but conj(rfft(a)) (CG iterates each call)                 CG
@@ -140,6 +140,8 @@ class WienerFactor:
         if self.factor is not None and math.prod(n) * math.prod(m) <= OPERATOR_MAX_ENTRIES:
             # W^T = A_win R^{-1}: row i = (R^{-1} A^T e_i)^T, so w = W b = (b^T W^T)^T
             self.operator = self.factor.solve(_dense_matrix(a64, m, window=True)).contiguous()
+        elif solver == "cholesky":  # every call: one symmetric product per half, no solves
+            self.factor.invert()
 
     def matches(self, a: torch.Tensor) -> bool:
         """True when ``a`` has the factorised signal's shape, dtype, device and exact values."""
