@@ -138,8 +138,9 @@ class WienerOptions:
         """The concrete settings for filters of shape ``m``: epsilon's default, and for "auto"
         the fastest exact solver measured on this course's machine: "gs" in 1D; in 2D
         "cholesky" up to ``CHOLESKY_MAX_TAPS`` taps for a factorisation reused across calls
-        (``cached``: two triangular solves a call), up to ``CHOLESKY_MAX_TAPS_UNCACHED`` for one
-        solve, "cg" above (whose cost grows like m log m, the factorisation's like m^3)."""
+        (``cached``: two symmetric half-size products a call), up to
+        ``CHOLESKY_MAX_TAPS_UNCACHED`` for one solve, "cg" above (whose cost grows like m log m,
+        the factorisation's like m^3)."""
         solver = self.solver
         if solver == "auto":
             limit = CHOLESKY_MAX_TAPS if cached else CHOLESKY_MAX_TAPS_UNCACHED
