@@ -235,9 +235,10 @@ class _CentroCholesky:
         """Store the two half-size inverses, for a factor reused across many calls: a solve is
         then one symmetric matrix-vector product per half (BLAS ``dsymv`` on the CPU, which reads
         one triangle: 0.6 ms at half size 2048, where the two triangular solves take 2.3 ms),
-        instead of two triangular solves. Costs one more ``O(N^3)`` pass and ``8 N^2 / 2``
-        bytes. Accuracy: as the solves, ``cond(R) eps`` (``tests/test_wiener.py`` holds the cached
-        factor to the dense least-squares filter)."""
+        instead of two triangular solves. Costs one more ``O(N^3)`` pass; the inverses replace
+        the factors (half the memory: L and its transpose were both stored). Accuracy: as the
+        solves, ``cond(R) eps`` (``tests/test_wiener.py`` holds the cached factor to the dense
+        least-squares filter)."""
         self.inverse = torch.cholesky_inverse(self.L).contiguous()  # C order (see _halves)
         self.L = self.U = None  # the inverse replaces the factors
 
