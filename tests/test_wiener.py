@@ -81,7 +81,7 @@ def test_exact_1d_solvers_match_lstsq(n, m, solver):
 @pytest.mark.parametrize(
     ("n", "m"), [((3, 3), (3, 3)), ((5, 4), (5, 4)), ((6, 3), (3, 5)), ((4, 4), (7, 7))]
 )
-@pytest.mark.parametrize("solver", ["dense", "cholesky", "cg"])
+@pytest.mark.parametrize("solver", ["dense", "gs", "cholesky", "cg"])
 def test_exact_2d_solvers_match_lstsq(n, m, solver):
     rng = np.random.default_rng(sum(n) + 3 * sum(m))
     a, b = rng.standard_normal((2, 1, *n)), rng.standard_normal((2, 1, *n))
@@ -119,7 +119,7 @@ def test_delta_test_same_input_and_output(dim, shape):
     x = torch.from_numpy(np.random.default_rng(2).standard_normal(shape))
     delta = torch.zeros(shape, dtype=torch.float64)
     delta[zero_lag_index(shape)] = 1.0
-    solvers = ["dense", "cholesky", "cg"] + (["levinson", "gs"] if dim == 1 else [])
+    solvers = ["dense", "gs", "cholesky", "cg"] + (["levinson"] if dim == 1 else [])
     for solver in solvers:
         w = wiener_filter(x, x, dim=dim, solver=solver)
         assert torch.allclose(w, delta, atol=1e-10), solver
@@ -194,7 +194,10 @@ def test_gradcheck_filter(solver, eps):
 
 @pytest.mark.parametrize(
     ("dim", "shape", "solvers"),
-    [(1, (2, 3, 11), ["levinson", "gs", "cholesky", "cg"]), (2, (2, 2, 5, 4), ["cholesky", "cg"])],
+    [
+        (1, (2, 3, 11), ["levinson", "gs", "cholesky", "cg"]),
+        (2, (2, 2, 5, 4), ["gs", "cholesky", "cg"]),
+    ],
 )
 def test_implicit_backward_equals_autograd_through_dense(dim, shape, solvers):
     # an independent reference: autograd through the explicit-matrix Cholesky solve
@@ -417,6 +420,9 @@ def factor_path(request, monkeypatch):
         ((6, 5), (6, 5), "cholesky"),
         ((7, 7), (3, 4), "cholesky"),
         ((6, 5), (6, 5), "cg"),
+        ((6, 5), (6, 5), "gs"),
+        ((7, 7), (3, 4), "gs"),
+        ((5, 8), (1, 6), "gs"),
     ],
 )
 def test_wiener_factor_matches_lstsq(n, m, solver, factor_path):
@@ -473,6 +479,8 @@ def _loss_and_grads(loss, p, t):
         (1, (2, 10), "fft", "target_to_prediction", True),
         (2, (2, 1, 6, 5), "cholesky", "target_to_prediction", False),
         (2, (2, 1, 6, 5), "cholesky", "target_to_prediction", True),
+        (2, (2, 1, 6, 5), "gs", "target_to_prediction", True),
+        (2, (1, 2, 5, 5), "gs", "symmetric", False),
         (2, (1, 2, 5, 5), "cg", "symmetric", False),
         (2, (1, 1, 6, 6), "fft", "target_to_prediction", False),
     ],
@@ -527,6 +535,7 @@ def test_cache_is_keyed_on_the_target_values(factor_path):
         (1, (2, 7), "levinson"),
         (1, (2, 7), "gs"),
         (2, (2, 1, 4, 3), "cholesky"),
+        (2, (2, 1, 4, 3), "gs"),
         (2, (1, 1, 4, 4), "fft"),
     ],
 )
@@ -568,7 +577,8 @@ def test_options_are_one_validated_settings_object():
     assert WienerOptions().resolve(2, (100, 100)).solver == "cg"
     assert WienerOptions().resolve(1, (100,)).solver == "gs"
     assert WienerOptions().resolve(2, (64, 64)).solver == "cg"  # one solve: cg is faster
-    assert WienerOptions().resolve(2, (64, 64), cached=True).solver == "cholesky"
+    assert WienerOptions().resolve(2, (64, 64), cached=True).solver == "gs"  # block inverse
+    assert WienerOptions().resolve(2, (4, 4)).solver == "cholesky"
     for bad, err in [
         (dict(solver="qr"), ValueError),
         (dict(tol=0.0), ValueError),
@@ -602,7 +612,7 @@ def test_fast_exact_filter_agrees_with_dense_and_the_other_exact_solvers(dtype):
     assert _rel(wiener_filter(a, b, solver="fft"), ref) > 0.1  # the approximation is not exact
     img_a, img_b = a.reshape(2, 3, 10, 12), b.reshape(2, 3, 10, 12)
     ref2 = wiener_filter(img_a.double(), img_b.double(), dim=2, solver="dense")
-    for solver in ("cholesky", "cg"):
+    for solver in ("gs", "cholesky", "cg"):
         w = WienerFactor(img_a, dim=2, solver=solver).filter(img_b)
         assert w.dtype == dtype and _rel(w, ref2) < tol, solver
 
@@ -712,6 +722,7 @@ def test_the_solve_limit_is_the_package_cost_limit(monkeypatch):
         (1, (2, 9), "cg"),
         (1, (2, 9), "fft"),
         (2, (2, 5, 4), "cholesky"),
+        (2, (2, 5, 4), "gs"),
         (2, (5, 4), "cg"),
         (2, (2, 5, 4), "fft"),
     ],

@@ -39,7 +39,10 @@ solver      method                                                  accuracy
 "gs"        Gohberg-Semencul: R^{-1} from its Levinson-Durbin          exact
             generator (O(m^2), or O(m log^2 m) by the superfast
             Schur algorithm from 1200 taps), applied by FFT in
-            O(m log m) (1D only)
+            O(m log m); 2D: the block formula (Gohberg-Heinig),
+            R^{-1} from its first block column (block Levinson,
+            2 m1^2 m2^3 flops once), applied by FFT along the
+            block axis and m2 x m2 products per frequency
 "cholesky"  R from the lags (no A; one strided copy), split by its   exact
             centrosymmetry into two half-size Cholesky factors
 "cg"        conjugate gradients, FFT matvecs, T. Chan circulant      to ``tol``
@@ -63,8 +66,10 @@ Cost of the exact filter (why it is cheap): in 1D the inverse of the Toeplitz no
 known in closed form from one vector, its Levinson-Durbin generator (Gohberg-Semencul), so with
 the target's generator computed once a solve is six FFTs, the same order as the FFT
 approximation; a new generator costs O(m log^2 m) (:mod:`convlab.wiener.schur`: blocks of
-Schur steps by compiled Levinson solves, joined by FFT products). ``benchmarks/bench_wiener.py``
-measures the ratios.
+Schur steps by compiled Levinson solves, joined by FFT products). In 2D the inverse is known
+from one block column (:mod:`convlab.wiener.block`): computed once for the target, a solve
+reads it twice in the Fourier domain of the block axis (``4 m1 m2^2`` multiply-adds, ``4/m``
+of a dense inverse). ``benchmarks/bench_wiener.py`` measures the ratios.
 
 A fixed signal (training: the target): everything that depends on ``a`` alone - the normal
 matrix, its factorisation, its spectrum, for small sizes the whole linear map ``w = W b`` - is
@@ -78,6 +83,8 @@ Modules (the sections of the course's one-file original; every name is importabl
 - ``options``: validation, constants, :class:`WienerOptions` (the solver settings, one object)
 - ``convolution``: FFT grid and full convolution (:func:`full_convolution`, :func:`apply_filter`)
 - ``schur``: the Levinson-Durbin generator in O(m log^2 m) (superfast Schur algorithm)
+- ``block``: the 2D (block-Toeplitz) inverse from its first block column (block Levinson,
+  block Gohberg-Semencul formula)
 - ``solvers``: Levinson, Cholesky (centrosymmetric split), PCG, the Levinson-Durbin factor,
   :func:`solve_normal_equations` and the implicit backward
 - ``filters``: :func:`wiener_filter`, the dense reference, the FFT approximation, the lecture's

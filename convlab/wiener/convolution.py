@@ -51,6 +51,24 @@ def _irfft(X: torch.Tensor, S: tuple[int, ...]) -> torch.Tensor:
     return torch.fft.irfftn(X, s=S, dim=_dims(len(S)))
 
 
+def _normal_matvec(spec, ridge, v, S, m):
+    # (R v)[j] = sum_l r[j - l] v[l]: circulant embedding of size S, eigenvalues |â|^2.
+    return _crop(_irfft(spec * _rfft(v, S), S), m) + ridge * v
+
+
+def _lag_block(a: torch.Tensor, m: tuple[int, ...]) -> torch.Tensor:
+    """Autocorrelation lags ``rr[..., k + m - 1] = r[k]`` for ``|k| < m`` per axis, contiguous.
+
+    ``r[k] = sum_i a[i] a[i + k]`` (over all axes) from one FFT pair on a fast grid; the lags
+    sit at ``k mod S`` of the circular autocorrelation, exact because ``S >= n + m - 1``.
+    """
+    d = len(m)
+    S = _fft_grid(tuple(a.shape[-d:]), m)
+    r = _irfft(_rfft(a, S).abs().square(), S)
+    rr = torch.roll(r, shifts=tuple(mi - 1 for mi in m), dims=_dims(d))
+    return _crop(rr, tuple(2 * mi - 1 for mi in m)).contiguous()
+
+
 def full_convolution(a: Any, w: Any, *, dim: int = 1) -> torch.Tensor:
     """``conv(a, w, 'full')`` over the last ``dim`` axes, by FFT (batched; equals ``A @ w``)."""
     dim = _check_dim(dim)

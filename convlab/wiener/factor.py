@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from typing import Any
 
 import torch
 
-from convlab._validate import as_real_tensor
+from convlab._validate import CostLimitError, as_real_tensor
+from convlab.wiener.block import _BlockGohbergSemencul
 from convlab.wiener.convolution import _crop, _fft_grid, _irfft, _place, _rfft, apply_filter
 from convlab.wiener.filters import _dense_matrix, _fft_filter, check_solve_cost
 from convlab.wiener.options import (
+    CHOLESKY_MAX_TAPS,
     WienerOptions,
     _check_dim,
     _check_finite,
@@ -61,6 +64,8 @@ class WienerFactor:
                R (from their Cholesky factors), or W when small                  2 dsymv
     levinson,  Gohberg-Semencul generator of R^{-1} (Levinson-Durbin once,       W b, or
     gs         O(m^2)): the spectra of two triangular Toeplitz factors, O(m)     6 FFTs
+    gs (2D)    the first block column of R^{-1} (block Levinson once), its       W b, or 2
+               FFT along the block axis: (m1 + 1) m2^2 complex numbers           block passes
     cg         nothing but conj(rfft(a)) (CG iterates each call)                 CG
     fft        the whole multiplier conj(â) / (|â|^2 + ε r0) (and W when small)  W b, or
                                                                                 1 FFT pair
@@ -69,6 +74,13 @@ class WienerFactor:
     The factor is a snapshot of ``a``'s values (a copy is kept): :meth:`matches` compares a
     tensor with it by value, so a caller can never use a factorisation of a stale signal
     without noticing (:class:`WienerLoss` with ``cache_target=True`` checks every call).
+
+    ``solver="auto"`` in 2D: "gs", the block inverse, when its one-off set-up (``2 m1^2 m2^3``
+    flops per item, about 3 s at 128 x 128 and 75 s at 256 x 256) fits the cost limits
+    (:func:`convlab._validate.set_cost_limits`), else "cg"; if the block inverse fails its check
+    (a normal matrix too ill-conditioned for the block Levinson recursion, e.g. a smooth blob
+    with cond ~1e10), "cholesky" up to ``CHOLESKY_MAX_TAPS`` taps, else "cg". The attribute
+    ``solver`` says which one was used.
 
     Parameters are those of :func:`wiener_filter` (solver "dense" has nothing to reuse: refused).
 
@@ -96,14 +108,22 @@ class WienerFactor:
         _check_pair(a, a, dim)
         n = tuple(a.shape[-dim:])
         m = _filter_shape(filter_shape, n)
-        opts = WienerOptions.of(options, **settings).resolve(dim, m, cached=True)
-        solver, epsilon = opts.solver, opts.epsilon
-        if solver == "dense":
+        asked = WienerOptions.of(options, **settings)
+        opts = asked.resolve(dim, m, cached=True)
+        if opts.solver == "dense":
             raise ValueError(
                 "solver='dense' (the reference) has no reusable factorisation; use 'cholesky', "
-                "'levinson', 'cg' or 'fft'"
+                "'gs', 'levinson', 'cg' or 'fft'"
             )
-        check_solve_cost(n, m, solver, math.prod(a.shape[:-dim]))
+        batch = math.prod(a.shape[:-dim])
+        block = asked.solver == "auto" and opts.solver == "gs" and dim == 2
+        if block:  # the block inverse's one-off set-up only where it fits the cost limits
+            try:
+                check_solve_cost(n, m, "gs", batch)
+            except CostLimitError:
+                block, opts = False, dataclasses.replace(opts, solver="cg")
+        solver, epsilon = opts.solver, opts.epsilon
+        check_solve_cost(n, m, solver, batch)
         _check_nonzero(a, dim, "a", "the normal matrix A^T A is singular (no unique filter)")
         self.dim, self.n, self.m, self.options = dim, n, m, opts
         self.solver, self.epsilon = solver, epsilon
@@ -131,10 +151,20 @@ class WienerFactor:
         self.S = _fft_grid(n, m)
         A_hat = _rfft(a64, self.S)
         self.multiplier = A_hat.conj()  # A^T b_pad = corr(a, b_pad)
+        if solver == "gs" and dim == 2:
+            ridge = epsilon * a64.flatten(-2).square().sum(-1)
+            try:
+                self.factor = _BlockGohbergSemencul(a64, m, ridge)
+            except ValueError:  # failed its check (very ill-conditioned): if auto-chosen,
+                if not block:  # the backward-stable cholesky where affordable, else cg
+                    raise
+                solver = "cholesky" if math.prod(m) <= CHOLESKY_MAX_TAPS else "cg"
+                self.options = dataclasses.replace(opts, solver=solver)
+                self.solver = solver
         if solver == "cholesky":
             JR = _reversed_normal_matrix(a64, m, epsilon)
             self.factor = _CentroCholesky(JR)
-        elif solver in ("levinson", "gs"):
+        elif solver in ("levinson", "gs") and dim == 1:
             ridge = epsilon * a64.square().sum(-1, keepdim=True)
             self.factor = _GohbergSemencul(_toeplitz_lags(A_hat.abs().square(), ridge, self.S, m))
         if self.factor is not None and math.prod(n) * math.prod(m) <= OPERATOR_MAX_ENTRIES:

@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import scipy.fft
 import torch
 
 from convlab._validate import as_choice, as_real_tensor, as_shape, as_size, check_cost
@@ -73,8 +74,9 @@ def solve_cost(n: Sequence[int], m: Sequence[int], solver: str) -> tuple[int, fl
     The one place where the package estimates what a Wiener solve costs before it starts
     (:func:`check_solve_cost` refuses what exceeds the limits). Orders of magnitude: dense
     ``2 (n+m-1) m^2 + m^3 / 3``, cholesky ``m^3 / 12`` and ``8 m^2`` bytes, levinson and the gs
-    generator ``4 m^2``, cg ``CG_NOMINAL_ITERATIONS`` iterations of 4 FFTs, fft 3 FFTs, an FFT
-    on the grid S costing ``5 S log2 S``.
+    generator ``4 m^2`` (1D), the 2D gs set-up (block Levinson) ``2 m1^2 m2^3`` and its stored
+    ``X̂`` ``16 (m1 + 1) m2^2`` bytes, cg ``CG_NOMINAL_ITERATIONS`` iterations of 4 FFTs, fft 3
+    FFTs, an FFT on the grid S costing ``5 S log2 S``. Here ``m`` is the number of taps.
     """
     n, m = _shapes(n, m)
     solver = as_choice(solver, "solver", SOLVERS)
@@ -85,6 +87,10 @@ def solve_cost(n: Sequence[int], m: Sequence[int], solver: str) -> tuple[int, fl
         return dense_bytes(n, m), 2.0 * rows * taps**2 + taps**3 / 3
     if solver == "cholesky":
         return 24 * taps**2, taps**3 / 12 + 4.0 * taps**2
+    if solver == "gs" and len(m) == 2:  # block Levinson set-up, the stored X̂, its workspace
+        m1, m2 = m
+        F = scipy.fft.next_fast_len(2 * m1, real=True) // 2 + 1
+        return (16 * F + 32 * m1) * m2**2 + 16 * 8 * S, 2.0 * m1**2 * m2**3 + 12 * fft
     if solver in ("levinson", "gs"):
         return 16 * 8 * S, 4.0 * taps**2 + 12 * fft
     if solver == "cg":

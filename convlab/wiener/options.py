@@ -13,9 +13,12 @@ import torch
 from convlab._validate import as_choice, as_real_number, as_shape, as_size, check_cost
 
 SOLVERS = ("dense", "levinson", "gs", "cholesky", "cg", "fft")
-#: "auto" uses cholesky in 2D up to this many filter taps when the factor is reused, cg above
+#: a cached 2D factorisation whose block inverse fails its check (a very ill-conditioned
+#: normal matrix, :mod:`convlab.wiener.block`) falls back to cholesky (backward stable) up to this
+#: many taps, cg above
 CHOLESKY_MAX_TAPS = 4096
-#: ... and up to this many for a single solve (a 64x64 factorisation takes ~0.7 s, cg ~0.1 s)
+#: "auto" uses cholesky in 2D up to this many filter taps for a single solve (cg above: a 64x64
+#: factorisation takes ~0.5 s, the block inverse ~0.1 s, cg ~0.02 s)
 CHOLESKY_MAX_TAPS_UNCACHED = 1024
 PENALTIES = ("gaussian", "sharp")
 DIRECTIONS = ("target_to_prediction", "prediction_to_target", "symmetric")
@@ -136,18 +139,23 @@ class WienerOptions:
 
     def resolve(self, dim: int, m: Sequence[int], *, cached: bool = False) -> WienerOptions:
         """The concrete settings for filters of shape ``m``: epsilon's default, and for "auto"
-        the fastest exact solver measured on this course's machine: "gs" in 1D; in 2D
-        "cholesky" up to ``CHOLESKY_MAX_TAPS`` taps for a factorisation reused across calls
-        (``cached``: two symmetric half-size products a call), up to
-        ``CHOLESKY_MAX_TAPS_UNCACHED`` for one solve, "cg" above (whose cost grows like m log m,
-        the factorisation's like m^3)."""
+        the fastest exact solver measured on this course's machine: "gs" in 1D; in 2D, for a
+        factorisation reused across calls (``cached``), the block Gohberg-Semencul inverse "gs"
+        (two passes over its FFT-domain blocks a call; set up 10x faster than "cholesky", and as
+        fast or faster a call from 64x64 on; :class:`WienerFactor` uses "cg" instead when the
+        one-off set-up, ``2 m1^2 m2^3`` flops, exceeds the cost limits); for one solve,
+        "cholesky" up to ``CHOLESKY_MAX_TAPS_UNCACHED`` taps and "cg" above (whose cost grows
+        like m log m, a factorisation's like m^3 or more)."""
         solver = self.solver
         if solver == "auto":
-            limit = CHOLESKY_MAX_TAPS if cached else CHOLESKY_MAX_TAPS_UNCACHED
-            solver = "gs" if dim == 1 else "cholesky" if math.prod(m) <= limit else "cg"
-        if solver in ("levinson", "gs") and dim != 1:
+            if dim == 1 or cached:
+                solver = "gs"
+            else:
+                solver = "cholesky" if math.prod(m) <= CHOLESKY_MAX_TAPS_UNCACHED else "cg"
+        if solver == "levinson" and dim != 1:
             raise ValueError(
-                f"solver={solver!r} is for dim=1 only; use 'cholesky', 'cg' or 'dense' for images"
+                "solver='levinson' is for dim=1 only; use 'gs', 'cholesky', 'cg' or 'dense' for "
+                "images"
             )
         epsilon = self.epsilon
         if epsilon is None:

@@ -16,7 +16,17 @@ import scipy.linalg.blas
 import torch
 
 from convlab._validate import as_choice, as_real_number, as_shape, check_cost
-from convlab.wiener.convolution import _crop, _dims, _fft_grid, _irfft, _rfft, _signal
+from convlab.wiener.block import _BlockGohbergSemencul
+from convlab.wiener.convolution import (
+    _crop,
+    _dims,
+    _fft_grid,
+    _irfft,
+    _lag_block,
+    _normal_matvec,
+    _rfft,
+    _signal,
+)
 from convlab.wiener.options import WienerOptions, _check_dim, _check_finite, _check_nonzero
 from convlab.wiener.schur import toeplitz_generator
 
@@ -30,11 +40,6 @@ class SolveInfo:
     relative_residual: float = 0.0
     converged: bool = True
     factor: Any = field(default=None, repr=False)  # Cholesky factors, reused backward
-
-
-def _normal_matvec(spec, ridge, v, S, m):
-    # (R v)[j] = sum_l r[j - l] v[l]: circulant embedding of size S, eigenvalues |â|^2.
-    return _crop(_irfft(spec * _rfft(v, S), S), m) + ridge * v
 
 
 def _chan_eigenvalues(spec, ridge, S, m):
@@ -112,8 +117,8 @@ def _toeplitz_lags(spec, ridge, S, m):
     """The first column ``r[0..m-1] + ridge e_0`` of the 1D normal matrix (a fresh tensor)."""
     if len(m) != 1:
         raise ValueError(
-            "solvers 'levinson' and 'gs' are for 1D filters only (the 2D normal matrix is block "
-            "Toeplitz); use solver='cg', 'cholesky' or 'dense'"
+            "solver 'levinson' is for 1D filters only (the 2D normal matrix is block Toeplitz); "
+            "use solver='gs', 'cg', 'cholesky' or 'dense'"
         )
     r = _crop(_irfft(spec, S), m).clone()  # autocorrelation lags 0..m-1
     r[..., 0] += ridge.reshape(r.shape[:-1])
@@ -127,19 +132,6 @@ def _levinson(spec, ridge, rhs, S, m):
     for idx in np.ndindex(g.shape[:-1]):
         out[idx] = scipy.linalg.solve_toeplitz((r[idx], r[idx]), g[idx], check_finite=False)
     return torch.from_numpy(out).to(rhs.device), SolveInfo("levinson")
-
-
-def _lag_block(a: torch.Tensor, m: tuple[int, ...]) -> torch.Tensor:
-    """Autocorrelation lags ``rr[..., k + m - 1] = r[k]`` for ``|k| < m`` per axis, contiguous.
-
-    ``r[k] = sum_i a[i] a[i + k]`` (over all axes) from one FFT pair on a fast grid; the lags
-    sit at ``k mod S`` of the circular autocorrelation, exact because ``S >= n + m - 1``.
-    """
-    d = len(m)
-    S = _fft_grid(tuple(a.shape[-d:]), m)
-    r = _irfft(_rfft(a, S).abs().square(), S)
-    rr = torch.roll(r, shifts=tuple(mi - 1 for mi in m), dims=_dims(d))
-    return _crop(rr, tuple(2 * mi - 1 for mi in m)).contiguous()
 
 
 def _reversed_normal_matrix(a: torch.Tensor, m: tuple[int, ...], epsilon: float) -> torch.Tensor:
@@ -336,6 +328,9 @@ def _solve_normal_equations(
     ridge = (epsilon * r0).reshape(r0.shape + (1,) * dim)
     if solver == "levinson":
         return _levinson(spec, ridge, rhs, S, m)
+    if solver == "gs" and dim == 2:
+        factor = _BlockGohbergSemencul(a, m, ridge.reshape(ridge.shape[:-2]))
+        return factor.solve(rhs.flatten(-2)).reshape(rhs.shape), SolveInfo("gs", factor=factor)
     if solver == "gs":
         factor = _GohbergSemencul(_toeplitz_lags(spec, ridge, S, m))
         return factor.solve(rhs), SolveInfo("gs", factor=factor)
