@@ -216,7 +216,7 @@ def bench_exact_vs_fft(sizes_1d, sizes_2d, gen: torch.Generator, repeats: int = 
             "   the 2D block inverse's set-up exceeds the default cost limit (1e11 operations) at "
             + ", ".join(raised)
             + ": raised for that size (convlab._validate.set_cost_limits); by default the cached"
-            " loss uses cg there"
+            " loss uses cg there, with a warning"
         )
     return verdicts
 

@@ -119,7 +119,8 @@ def test_auto_uses_the_block_inverse_for_a_cached_target_within_the_cost_limits(
     assert flops >= 2 * 48**5 > 2 * solve_cost((48, 48), (48, 48), "cg")[1]
     previous = set_cost_limits(max_ops=flops)  # one item fits, two do not
     try:
-        assert WienerFactor(big, dim=2).solver == "cg"  # auto: per-call cg instead
+        with pytest.warns(UserWarning, match=r"uses cg.*set-up is over the cost limit.*raise"):
+            assert WienerFactor(big, dim=2).solver == "cg"  # auto: per-call cg, said
         with pytest.raises(CostLimitError, match="solver='gs'"):
             WienerFactor(big, dim=2, solver="gs")
         assert WienerFactor(big[:1], dim=2).solver == "gs"

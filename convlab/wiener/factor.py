@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -120,8 +121,15 @@ class WienerFactor:
         if block:  # the block inverse's one-off set-up only where it fits the cost limits
             try:
                 check_solve_cost(n, m, "gs", batch)
-            except CostLimitError:
+            except CostLimitError as refused:
                 block, opts = False, dataclasses.replace(opts, solver="cg")
+                warnings.warn(
+                    f"WienerFactor uses cg, which iterates on every call, instead of the exact "
+                    f"block inverse (solver='gs'), whose one-off set-up is over the cost limit: "
+                    f"{refused}",
+                    UserWarning,
+                    stacklevel=2,
+                )
         solver, epsilon = opts.solver, opts.epsilon
         check_solve_cost(n, m, solver, batch)
         _check_nonzero(a, dim, "a", "the normal matrix A^T A is singular (no unique filter)")
