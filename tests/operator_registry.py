@@ -291,6 +291,12 @@ REGISTRY: list[Entry] = [
             WienerFactor(rand_t((2, 4, 5), dt, 16), (3, 2), dim=2, solver="cg", tol=1e-14)
         ),
     ),
+    # "gs" in 2D: the block inverse; at this size the factor stores W (from block solves), so the
+    # suite checks W and W^T (tests/test_wiener.py checks the unstored path's adjoint)
+    Entry(
+        "wiener.WienerFactor b -> w (2D, gs)",
+        lambda dt: aslinearmap(WienerFactor(rand_t((2, 4, 5), dt, 16), (3, 2), dim=2, solver="gs")),
+    ),
     # -- the filter bank of notebook 09 -----------------------------------------------------------
     Entry(
         "representations.filter_bank_operator",
