@@ -10,6 +10,7 @@ import scipy.signal
 import torch
 
 import convlab.wiener.block as block
+import convlab.wiener.factor as factor_module
 from convlab._validate import CostLimitError, set_cost_limits
 from convlab.wiener import WienerFactor, WienerLoss, solve_cost, wiener_filter
 
@@ -92,12 +93,14 @@ def _gaussian_blob(n: int, sigma: float) -> torch.Tensor:
 
 def test_ill_conditioned_signals_are_refused_or_fall_back_to_a_stable_solver():
     # a smooth blob: cond(R) ~ 1e13; the block recursion (weakly stable) misses the probe
-    a, b = _gaussian_blob(12, 1.5), torch.randn(1, 12, 12, dtype=torch.float64)
+    gen = torch.Generator().manual_seed(3)
+    a, b = _gaussian_blob(12, 1.5), torch.randn(1, 12, 12, dtype=torch.float64, generator=gen)
     with pytest.raises(ValueError, match=r"not numerically positive definite.*probe residual"):
         WienerFactor(a, dim=2, solver="gs")
     with pytest.raises(ValueError, match="probe residual"):
         wiener_filter(a, b, dim=2, solver="gs")
-    fac = WienerFactor(a, dim=2)  # auto: the backward-stable Cholesky instead
+    with pytest.warns(UserWarning, match=r"uses cholesky instead of the block inverse"):
+        fac = WienerFactor(a, dim=2)  # auto: the backward-stable Cholesky instead
     assert fac.solver == "cholesky"
     # a milder one (cond ~ 5e6) stays on the block inverse, and is exact
     a = _gaussian_blob(12, 1.0)
@@ -143,3 +146,72 @@ def test_exact_at_48x48_in_both_precisions_batched(dtype):
         g = full[47 - 23 : 47 - 23 + 48, 47 - 23 : 47 - 23 + 48].ravel()
         ref = np.linalg.solve(_normal_matrix(a32[i], (48, 48)), g).reshape(48, 48)
         assert _rel(w[i], ref) < (1e-8 if dtype == torch.float64 else 1e-6)
+
+
+def test_a_mixed_batch_names_the_failing_item_and_falls_back_as_a_whole(monkeypatch):
+    gen = torch.Generator().manual_seed(4)
+    a = torch.cat(
+        [torch.randn(1, 12, 12, dtype=torch.float64, generator=gen), _gaussian_blob(12, 1.5)]
+    )
+    b = torch.randn(2, 12, 12, dtype=torch.float64, generator=gen)
+    with pytest.raises(ValueError, match=r"for batch item \(1,\)"):
+        WienerFactor(a, dim=2, solver="gs")
+    ref = wiener_filter(a, b, dim=2, solver="dense")
+    with pytest.warns(UserWarning, match="for every item of the batch"):
+        fac = WienerFactor(a, dim=2)
+    assert fac.solver == "cholesky"
+    assert _rel(fac.filter(b)[0].numpy(), ref[0].numpy()) < 1e-8  # the good item stays exact
+    # above CHOLESKY_MAX_TAPS the fallback is cg
+    monkeypatch.setattr(factor_module, "CHOLESKY_MAX_TAPS", 100)
+    with pytest.warns(UserWarning, match="uses cg instead of the block inverse"):
+        assert WienerFactor(a, dim=2).solver == "cg"
+
+
+def test_the_fallback_is_cost_checked_too():
+    # a byte limit that fits the block inverse but not Cholesky's matrices: cg, never a silent
+    # allocation above the limit
+    a = torch.cat([_gaussian_blob(12, 1.5)] * 4)
+    need_gs, need_chol = (solve_cost((12, 12), (12, 12), s)[0] for s in ("gs", "cholesky"))
+    assert need_gs < need_chol
+    previous = set_cost_limits(max_bytes=4 * (need_gs + need_chol) / 2)
+    try:
+        with pytest.warns(UserWarning, match="uses cg instead"):
+            assert WienerFactor(a, dim=2).solver == "cg"
+        with pytest.raises(CostLimitError):
+            WienerFactor(a, dim=2, solver="cholesky")
+    finally:
+        set_cost_limits(max_bytes=previous[0], max_ops=previous[1])
+
+
+def test_the_torch_products_equal_numpys(monkeypatch):
+    # other devices (and autograd) use torch's matmul: the same inverse, run here on the CPU
+    gen = torch.Generator().manual_seed(6)
+    a = torch.randn(2, 9, 7, dtype=torch.float64, generator=gen)
+    y = torch.randn(2, 3, 9 * 7, dtype=torch.float64, generator=gen)
+    zero = torch.zeros(2, dtype=torch.float64)
+    numpy_x = block._BlockGohbergSemencul(a, (9, 7), zero).solve(y)
+    monkeypatch.setattr(block, "_matmul", lambda A, B: A @ B)
+    torch_x = block._BlockGohbergSemencul(a, (9, 7), zero).solve(y)
+    assert _rel(torch_x.numpy(), numpy_x.numpy()) < 1e-13
+
+
+def test_any_scale_of_the_signal():
+    # w(c a, b) = w(a, b) / c: the recursion runs on a normalised copy (no underflow at 1e-160)
+    gen = torch.Generator().manual_seed(7)
+    a = torch.randn(1, 8, 8, dtype=torch.float64, generator=gen)
+    b = torch.randn(1, 8, 8, dtype=torch.float64, generator=gen)
+    w = WienerFactor(a, dim=2, solver="gs").filter(b)
+    for c in (1e-160, 1e150):
+        wc = WienerFactor(c * a, dim=2, solver="gs").filter(b)
+        assert _rel((c * wc).numpy(), w.numpy()) < 1e-12, c
+
+
+@pytest.mark.parametrize(("dim", "shape"), [(1, (1, 9)), (2, (1, 5, 4))])
+def test_a_second_derivative_is_refused_not_wrong(dim, shape):
+    gen = torch.Generator().manual_seed(8)
+    a = torch.randn(shape, dtype=torch.float64, generator=gen, requires_grad=True)
+    b = torch.randn(shape, dtype=torch.float64, generator=gen, requires_grad=True)
+    w = wiener_filter(a, b, dim=dim, solver="gs")
+    grads = torch.autograd.grad(w.square().sum(), (a, b), create_graph=True)
+    with pytest.raises(RuntimeError, match="differentiate twice"):
+        sum(g.sum() for g in grads).backward()

@@ -68,8 +68,8 @@ the target's generator computed once a solve is six FFTs, the same order as the 
 approximation; a new generator costs O(m log^2 m) (:mod:`convlab.wiener.schur`: blocks of
 Schur steps by compiled Levinson solves, joined by FFT products). In 2D the inverse is known
 from one block column (:mod:`convlab.wiener.block`): computed once for the target, a solve
-reads it twice in the Fourier domain of the block axis (``4 m1 m2^2`` multiply-adds, ``4/m``
-of a dense inverse). ``benchmarks/bench_wiener.py`` measures the ratios.
+reads it twice in the Fourier domain of the block axis (``32 m^3`` bytes for an ``m x m``
+filter, ``4/m`` of a stored dense inverse). ``benchmarks/bench_wiener.py`` measures the ratios.
 
 A fixed signal (training: the target): everything that depends on ``a`` alone - the normal
 matrix, its factorisation, its spectrum, for small sizes the whole linear map ``w = W b`` - is

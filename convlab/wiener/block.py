@@ -20,9 +20,11 @@ of the four products is one ``m2 x m2`` complex matrix-vector product per freque
 ``X̂(ω) = sum_k X̃_k e^{-iωk}``; the ``Y`` products are the same matrices, conjugated, reversed
 and phase-shifted, so one solve reads the stored ``X̂`` twice (the two ``L^T`` products, then
 the two ``L`` products), ``F m2^2`` complex numbers: 34 MB at 128 x 128, 270 MB at 256 x 256.
-That is about ``4 m1 m2^2`` multiply-adds a solve, against ``(m1 m2)^2`` for a stored dense
-inverse (``m1 = m2 = m``: ``4 / m`` of it). Measured (one thread, float64): 11 ms a solve at
-128 x 128 (CG with the BCCB preconditioner: 45-230 iterations, 60-300 ms), 48 ms at 256 x 256.
+A solve reads ``2 F m2^2`` complex numbers, ``32 m^3`` bytes for ``m1 = m2 = m``, against
+``8 m^4`` for a stored dense inverse (``4 / m`` of it), in about ``16 m1 m2^2`` real
+multiply-adds. Measured (one thread, float64): 10 ms a solve at 128 x 128 (CG with the BCCB
+preconditioner: 45 iterations on white noise, 300 and more on the camera image; 60-330 ms),
+about 60 ms at 256 x 256.
 
 ``X`` is computed once by the block Levinson recursion (:func:`first_block_column`, ``2 m1^2
 m2^3`` flops: 3 s at 128 x 128, 75 s at 256 x 256), for a factorisation reused across many
@@ -30,7 +32,7 @@ solves (:class:`convlab.wiener.WienerFactor`). The recursion is weakly stable: t
 checks one solve of a random probe (relative residual <= ``PROBE_TOL``; measured 1e-15 on white
 noise, 4e-10 on the camera image at 128 x 128) and refuses the factor otherwise.
 
-Accuracy against a dense solve: 1e-15 (white noise), 5e-11 (camera image at 64 x 64, cond 2e7).
+Accuracy against a dense solve: 1e-15 (white noise), 1e-10 (camera image at 64 x 64, cond 2e7).
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ import torch
 from convlab.wiener.convolution import _fft_grid, _lag_block, _normal_matvec, _rfft
 
 #: a block inverse is accepted when it solves a random probe to this relative residual (1e-15
-#: on white noise, 4e-10 on the camera image at 128 x 128, cond 1e7 and more)
+#: on white noise, 4e-10 on the camera image at 128 x 128; smooth blobs whose normal matrix has
+#: a condition number above about 1e8 fail it, where Cholesky still gets 1e-8)
 PROBE_TOL = 1e-8
 
 
@@ -56,8 +59,9 @@ def _block_grid(m1: int) -> int:
 
 def _matmul(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
     """Batched complex ``A @ B``; on the CPU by numpy, whose batched zgemm reads the stored
-    ``X̂`` at 1.3-2x the speed of torch's for these shapes (``m2 x m2`` by ``m2 x 2``)."""
-    if A.device.type != "cpu":
+    ``X̂`` at 1.3-2x the speed of torch's for these shapes (``m2 x m2`` by ``m2 x 2``); by torch
+    on other devices and where autograd records (a double backward differentiates the solve)."""
+    if A.device.type != "cpu" or (torch.is_grad_enabled() and (A.requires_grad or B.requires_grad)):
         return A @ B
     return torch.from_numpy(np.matmul(A.resolve_conj().numpy(), B.resolve_conj().numpy()))
 
@@ -75,7 +79,7 @@ def first_block_column(a: torch.Tensor, m: tuple[int, int], ridge: torch.Tensor)
         A_i <- A_i - J A_{k+1-i} J Γ   (i = 1 .. k+1),   P_{k+1} = P_k - D_k^T Γ,
 
     and finally ``X = a P^{-1}``. Each step is two matrix products with ``(k + 1) m2`` rows, in
-    all about ``2 m1^2 m2^3`` flops (1.3e11 at 128 x 128: seconds) whatever the conditioning.
+    all about ``2 m1^2 m2^3`` flops (6.9e10 at 128 x 128: seconds) whatever the conditioning.
     Weakly stable, as Levinson's recursion (the caller checks the result).
     """
     m1, m2 = m
@@ -113,6 +117,11 @@ class _BlockGohbergSemencul:
             "Levinson recursion (a is (nearly) zero, badly scaled or very ill-conditioned); use "
             "epsilon > 0 or solver='cg' / 'cholesky'"
         )
+        # R(a) = s^2 R(a / s): everything below is for a / s (no under- or overflow at any
+        # scale); a solve divides by s twice
+        s = a.detach().flatten(-2).abs().amax(-1)
+        self.s = torch.where(s > 0, s, torch.ones_like(s))
+        a, ridge = a / self.s[..., None, None], ridge / self.s.square()
         try:
             X = first_block_column(a, m, ridge)
             # X_0 = L L^T (SPD: a diagonal block of R^{-1}); X L^{-T} absorbs X_0^{-1}, and
@@ -133,15 +142,26 @@ class _BlockGohbergSemencul:
         gen = torch.Generator().manual_seed(0)
         probe = torch.randn((*a.shape[:-2], *m), generator=gen, dtype=torch.float64)
         probe = probe.to(a.device)
-        x = self.solve(probe.flatten(-2)).reshape(probe.shape)
+        x = self._solve(probe.flatten(-2)).reshape(probe.shape)
         residual = _normal_matvec(spec, ridge2, x, S, m) - probe
         rel = residual.flatten(-2).norm(dim=-1) / probe.flatten(-2).norm(dim=-1)
         self.probe_residual = float(rel.max()) if rel.numel() else 0.0
         if not self.probe_residual <= PROBE_TOL:  # also NaN
-            raise ValueError(f"{why} (probe residual {self.probe_residual:.1e} > {PROBE_TOL:g})")
+            worst = torch.nan_to_num(rel, nan=math.inf).flatten().argmax()
+            item = tuple(int(i) for i in np.unravel_index(int(worst), rel.shape))
+            where = f" for batch item {item}"
+            raise ValueError(
+                f"{why} (probe residual {self.probe_residual:.1e} > {PROBE_TOL:g}"
+                f"{where if rel.ndim else ''})"
+            )
 
     def solve(self, y: torch.Tensor) -> torch.Tensor:
         """``R^{-1} y`` for y of shape (..., m1 * m2) (batch axes as R's, then optionally more)."""
+        s = self.s.reshape(*self.s.shape, *(1,) * (y.ndim - self.s.ndim))
+        return self._solve(y) / s / s  # R(a)^{-1} = R(a / s)^{-1} / s^2 (no s^2: no overflow)
+
+    def _solve(self, y: torch.Tensor) -> torch.Tensor:
+        """``R(a / s)^{-1} y``, the normalised signal's inverse."""
         m1, m2 = self.m
         P = self.P
         g = y.reshape(*y.shape[:-1], m1, m2)
@@ -149,12 +169,12 @@ class _BlockGohbergSemencul:
         extra = g.ndim - 2 - (X_hat.ndim - 3)
         X_hat = X_hat.reshape(*X_hat.shape[:-3], *(1,) * extra, *X_hat.shape[-3:])
         G = torch.fft.rfft(g, n=P, dim=-2)  # (..., F, m2)
-        # u = L(X)^T g and v = L(ZY)^T g: û = X̂^H Ĝ and v̂ = e^{iωm1} J X̂^T J Ĝ, as the rows
+        # u = L(X̃)^T g and v = L(ZỸ)^T g: û = X̂^H Ĝ and v̂ = e^{iωm1} J X̂^T J Ĝ, as the rows
         # conj(Ĝ)^T X̂ = conj(û)^T and (J Ĝ)^T X̂ = (X̂^T J Ĝ)^T: one pass over X̂
         rows = _matmul(torch.stack([G.conj(), G.flip(-1)], dim=-2), X_hat)  # (..., F, 2, m2)
         U = torch.stack([rows[..., 0, :].conj(), self.phase * rows[..., 1, :].flip(-1)], dim=-2)
         uv = torch.fft.irfft(U, n=P, dim=-3)[..., :m1, :, :]  # (..., m1, 2, m2): u and v
-        # L(X) u - L(ZY) v:  X̂ û  -  e^{-iωm1} J conj(X̂ conj(J v̂)): the second pass
+        # L(X̃) u - L(ZỸ) v:  X̂ û  -  e^{-iωm1} J conj(X̂ conj(J v̂)): the second pass
         UV = torch.fft.rfft(uv, n=P, dim=-3)
         C2 = torch.stack([UV[..., 0, :], UV[..., 1, :].flip(-1).conj()], dim=-2)  # (..., F, 2, m2)
         Q2 = _matmul(C2, X_hat.mT)  # rows (X̂ c)^T = c^T X̂^T (a view: BLAS reads X̂ transposed)

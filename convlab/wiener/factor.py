@@ -163,10 +163,24 @@ class WienerFactor:
             ridge = epsilon * a64.flatten(-2).square().sum(-1)
             try:
                 self.factor = _BlockGohbergSemencul(a64, m, ridge)
-            except ValueError:  # failed its check (very ill-conditioned): if auto-chosen,
-                if not block:  # the backward-stable cholesky where affordable, else cg
+            except ValueError as failed:  # its check failed (very ill-conditioned): if
+                if not block:  # auto-chosen, the backward-stable cholesky if affordable, else cg
                     raise
-                solver = "cholesky" if math.prod(m) <= CHOLESKY_MAX_TAPS else "cg"
+                solver = "cg"
+                if math.prod(m) <= CHOLESKY_MAX_TAPS:
+                    try:
+                        check_solve_cost(n, m, "cholesky", batch)
+                        solver = "cholesky"
+                    except CostLimitError:
+                        pass
+                if solver == "cg":
+                    check_solve_cost(n, m, "cg", batch)
+                warnings.warn(
+                    f"WienerFactor uses {solver} instead of the block inverse (solver='gs'), for "
+                    f"every item of the batch: {failed}",
+                    UserWarning,
+                    stacklevel=2,
+                )
                 self.options = dataclasses.replace(opts, solver=solver)
                 self.solver = solver
         if solver == "cholesky":

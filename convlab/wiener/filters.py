@@ -105,7 +105,7 @@ def check_solve_cost(n: Sequence[int], m: Sequence[int], solver: str, batch: int
     batch = as_size(batch, "batch")
     need, flops = (batch * c for c in solve_cost(n, m, solver))
     instead = {
-        "dense": "solver='gs' (1D) or 'cg' (matrix-free)",
+        "dense": "solver='gs' or 'cg' (matrix-free)",
         "cholesky": "solver='cg' (matrix-free)",
     }.get(solver, "a smaller filter_shape or solver='fft' (approximate)")
     what = f"solver={solver!r} for {batch} signal(s) of shape {tuple(n)} and filters of shape "

@@ -172,11 +172,11 @@ class WienerLoss(torch.nn.Module):
         in-place modified target, or changed settings, trigger a new factorisation
         (``factorisations`` counts them). Same loss and gradient as without the cache (up to
         rounding: "levinson" then applies R^{-1} by the Gohberg-Semencul formula instead of a
-        fresh Levinson recursion; "auto" may pick "cholesky" for a cached 2D target where it
-        picks "cg" for one call); gradients with respect to the target still flow. Used for
-        the pairs whose filter is applied to the target ("target_to_prediction" and half of
-        "symmetric"); "prediction_to_target" rebuilds its matrix from the prediction each call,
-        and solver "dense" (the reference) never caches.
+        fresh Levinson recursion; "auto" picks the block inverse "gs" for a cached 2D target
+        where it picks "cholesky" or "cg" for one call); gradients with respect to the target
+        still flow. Used for the pairs whose filter is applied to the target
+        ("target_to_prediction" and half of "symmetric"); "prediction_to_target" rebuilds its
+        matrix from the prediction each call, and solver "dense" (the reference) never caches.
 
     Examples
     --------

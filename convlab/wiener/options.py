@@ -94,7 +94,8 @@ class WienerOptions:
 
     Parameters
     ----------
-    solver : "dense", "levinson" (1D), "cholesky", "cg", "fft" or "auto" (see :meth:`resolve`).
+    solver : "dense", "levinson" (1D), "gs" (1D, and its block form in 2D), "cholesky", "cg",
+        "fft" or "auto" (see :meth:`resolve`).
     epsilon : prewhitening relative to ``r0 = ||a||^2``; None: 0 for exact solvers, 1e-6 "fft".
     tol, maxiter, preconditioner : for "cg" (relative residual, iteration cap (None:
         ``10 prod(m) + 100``), T. Chan / BCCB circulant preconditioner).

@@ -289,8 +289,9 @@ def solve_normal_equations(
     """Solve ``(A^T A + ε r0 I) x = rhs`` for each batch item, A = full-conv Toeplitz of ``a``.
 
     ``a``: (..., *n) float64; ``rhs``: (..., *m). ``options`` / ``settings``: a
-    :class:`WienerOptions` and/or its fields; the solver is "levinson" (1D), "cholesky" (explicit
-    R from the autocorrelation lags, 1D and 2D) or "cg" ("auto" resolves as in
+    :class:`WienerOptions` and/or its fields; the solver is "levinson" (1D), "gs" (Gohberg-Semencul;
+    in 2D the block form, :mod:`convlab.wiener.block`), "cholesky" (explicit R from the
+    autocorrelation lags, 1D and 2D) or "cg" ("auto" resolves as in
     :meth:`WienerOptions.resolve`). Not differentiable (use :func:`wiener_filter`); returns
     ``(x, SolveInfo)``.
     """
@@ -366,6 +367,7 @@ class _NormalSolve(torch.autograd.Function):
         return x
 
     @staticmethod
+    @torch.autograd.function.once_differentiable  # the implicit backward is not differentiated
     def backward(ctx, x_bar):
         a, x = ctx.saved_tensors
         dim, epsilon = ctx.dim, ctx.options.epsilon
