@@ -18,13 +18,12 @@ factors: ``R^{-1} = L(X̃) L(X̃)^T - L(Z Ỹ) L(Z Ỹ)^T``.
 Applied by FFT along the block axis (a grid ``P >= 2 m1``, ``F = P // 2 + 1`` frequencies), each
 of the four products is one ``m2 x m2`` complex matrix-vector product per frequency with
 ``X̂(ω) = sum_k X̃_k e^{-iωk}``; the ``Y`` products are the same matrices, conjugated, reversed
-and phase-shifted, so one solve reads the stored ``X̂`` twice (the two ``L^T`` products, then
-the two ``L`` products), ``F m2^2`` complex numbers: 34 MB at 128 x 128, 270 MB at 256 x 256.
-A solve reads ``2 F m2^2`` complex numbers, ``32 m^3`` bytes for ``m1 = m2 = m``, against
-``8 m^4`` for a stored dense inverse (``4 / m`` of it), in about ``16 m1 m2^2`` real
-multiply-adds. Measured (one thread, float64): 10 ms a solve at 128 x 128 (CG with the BCCB
-preconditioner: 45 iterations on white noise, 300 and more on the camera image; 60-330 ms),
-about 60 ms at 256 x 256.
+and phase-shifted, so one solve reads the stored ``X̂`` (``F m2^2`` complex numbers: 34 MB at
+128 x 128, 270 MB at 256 x 256) twice: the two ``L^T`` products, then the two ``L`` products.
+For ``m1 = m2 = m`` that is ``32 m^3`` bytes, against ``8 m^4`` for a stored dense inverse
+(``4 / m`` of it), in about ``16 m^3`` real multiply-adds. Measured (one thread, float64):
+10 ms a solve at 128 x 128 (CG with the BCCB preconditioner: 45 iterations on white noise, 300
+and more on the camera image; 60-330 ms), about 60 ms at 256 x 256.
 
 ``X`` is computed once by the block Levinson recursion (:func:`first_block_column`, ``2 m1^2
 m2^3`` flops: 3 s at 128 x 128, 75 s at 256 x 256), for a factorisation reused across many

@@ -39,6 +39,15 @@ from convlab.wiener.solvers import (
 OPERATOR_MAX_ENTRIES = 2**20
 
 
+def _cost_refusal(n, m, solver: str, batch: int) -> CostLimitError | None:
+    """What :func:`check_solve_cost` would raise for this solve, or None if it fits."""
+    try:
+        check_solve_cost(n, m, solver, batch)
+    except CostLimitError as refused:
+        return refused
+    return None
+
+
 class WienerFactor:
     """Everything in ``wiener_filter(a, b, ...)`` that depends on ``a`` only, computed once.
 
@@ -80,8 +89,8 @@ class WienerFactor:
     flops per item, about 3 s at 128 x 128 and 75 s at 256 x 256) fits the cost limits
     (:func:`convlab._validate.set_cost_limits`), else "cg"; if the block inverse fails its check
     (a normal matrix too ill-conditioned for the block Levinson recursion, e.g. a smooth blob
-    with cond ~1e10), "cholesky" up to ``CHOLESKY_MAX_TAPS`` taps, else "cg". The attribute
-    ``solver`` says which one was used.
+    with cond above about 1e8), "cholesky" up to ``CHOLESKY_MAX_TAPS`` taps if it fits the cost
+    limits, else "cg"; either fallback warns. The attribute ``solver`` says which one was used.
 
     Parameters are those of :func:`wiener_filter` (solver "dense" has nothing to reuse: refused).
 
@@ -118,18 +127,16 @@ class WienerFactor:
             )
         batch = math.prod(a.shape[:-dim])
         block = asked.solver == "auto" and opts.solver == "gs" and dim == 2
-        if block:  # the block inverse's one-off set-up only where it fits the cost limits
-            try:
-                check_solve_cost(n, m, "gs", batch)
-            except CostLimitError as refused:
-                block, opts = False, dataclasses.replace(opts, solver="cg")
-                warnings.warn(
-                    f"WienerFactor uses cg, which iterates on every call, instead of the exact "
-                    f"block inverse (solver='gs'), whose one-off set-up is over the cost limit: "
-                    f"{refused}",
-                    UserWarning,
-                    stacklevel=2,
-                )
+        refused = _cost_refusal(n, m, "gs", batch) if block else None
+        if refused is not None:  # the block inverse's one-off set-up is over the cost limits
+            block, opts = False, dataclasses.replace(opts, solver="cg")
+            warnings.warn(
+                f"WienerFactor uses cg, which iterates on every call, instead of the exact "
+                f"block inverse (solver='gs'), whose one-off set-up is over the cost limit: "
+                f"{refused}",
+                UserWarning,
+                stacklevel=2,
+            )
         solver, epsilon = opts.solver, opts.epsilon
         check_solve_cost(n, m, solver, batch)
         _check_nonzero(a, dim, "a", "the normal matrix A^T A is singular (no unique filter)")
@@ -166,15 +173,12 @@ class WienerFactor:
             except ValueError as failed:  # its check failed (very ill-conditioned): if
                 if not block:  # auto-chosen, the backward-stable cholesky if affordable, else cg
                     raise
-                solver = "cg"
-                if math.prod(m) <= CHOLESKY_MAX_TAPS:
-                    try:
-                        check_solve_cost(n, m, "cholesky", batch)
-                        solver = "cholesky"
-                    except CostLimitError:
-                        pass
-                if solver == "cg":
-                    check_solve_cost(n, m, "cg", batch)
+                small = math.prod(m) <= CHOLESKY_MAX_TAPS
+                if small and _cost_refusal(n, m, "cholesky", batch) is None:
+                    solver = "cholesky"
+                else:
+                    solver = "cg"
+                    check_solve_cost(n, m, solver, batch)
                 warnings.warn(
                     f"WienerFactor uses {solver} instead of the block inverse (solver='gs'), for "
                     f"every item of the batch: {failed}",
