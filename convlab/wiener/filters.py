@@ -7,10 +7,10 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import scipy.fft
 import torch
 
 from convlab._validate import as_choice, as_real_tensor, as_shape, as_size, check_cost
+from convlab.wiener.block import _block_grid
 from convlab.wiener.convolution import _crop, _fft_grid, _irfft, _place, _rfft
 from convlab.wiener.options import (
     SOLVERS,
@@ -89,7 +89,7 @@ def solve_cost(n: Sequence[int], m: Sequence[int], solver: str) -> tuple[int, fl
         return 24 * taps**2, taps**3 / 12 + 4.0 * taps**2
     if solver == "gs" and len(m) == 2:  # block Levinson set-up, the stored X̂, its workspace
         m1, m2 = m
-        F = scipy.fft.next_fast_len(2 * m1, real=True) // 2 + 1
+        F = _block_grid(m1) // 2 + 1
         return (16 * F + 32 * m1) * m2**2 + 16 * 8 * S, 2.0 * m1**2 * m2**3 + 12 * fft
     if solver in ("levinson", "gs"):
         return 16 * 8 * S, 4.0 * taps**2 + 12 * fft
